@@ -1,0 +1,74 @@
+"""`python -m crawler.archive COMMAND [ARCHIVE_DIR]`: read and check an archive."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from crawler.archive import layout
+
+
+def _root(value: str) -> Path:
+    root = Path(value)
+    if not (root / layout.MANIFEST).is_file():
+        raise SystemExit(f"error: {root} is not a sources archive (no {layout.MANIFEST})")
+    return root
+
+
+def cmd_citations(args: argparse.Namespace) -> int:
+    from crawler.archive.reader import citations
+
+    out = sys.stdout
+    for row in citations(_root(args.archive), with_text=args.text):
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from crawler.archive.store import Archive
+
+    archive = Archive(_root(args.archive))
+    archive.open()
+    try:
+        counts = archive.reindex()
+    finally:
+        archive.close()
+    print(json.dumps(counts))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from crawler.archive.verify import verify
+
+    problems = 0
+    for problem in verify(_root(args.archive)):
+        problems += 1
+        print(problem)
+    print(f"{problems} problem(s) found" if problems else "archive is sound")
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler.archive", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("citations", help="one JSON line per (digest entry, link) pair")
+    p.add_argument("archive", nargs="?", default="archive")
+    p.add_argument("--text", action="store_true", help="include the extracted text")
+    p.set_defaults(func=cmd_citations)
+    p = sub.add_parser("reindex", help="rebuild index.sqlite3 from the files alone")
+    p.add_argument("archive", nargs="?", default="archive")
+    p.set_defaults(func=cmd_reindex)
+    p = sub.add_parser("verify", help="check every WARC record, JSON file and link-back")
+    p.add_argument("archive", nargs="?", default="archive")
+    p.set_defaults(func=cmd_verify)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

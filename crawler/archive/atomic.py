@@ -1,0 +1,68 @@
+"""Crash-safe file writes: temp file, fsync, rename, fsync of the directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    """The one JSON encoding of archive records: UTF-8, sorted keys, stable across runs."""
+    return (json.dumps(record, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+
+
+def write_json(path: Path, record: dict[str, Any]) -> bool:
+    """Atomically write `record`; skip the write when the file already holds it. True if written."""
+    data = dumps(record)
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    write_bytes(path, data)
+    return True
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """Read a record, or None when the file does not exist."""
+    try:
+        with path.open("rb") as fh:
+            record = json.load(fh)
+    except FileNotFoundError:
+        return None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return record

@@ -1,0 +1,43 @@
+"""Crash recovery: what a crawl does when it finds that the previous one was killed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from crawler.archive import layout
+from crawler.archive.warcfile import good_prefix
+
+if TYPE_CHECKING:
+    from crawler.archive.store import Archive
+
+logger = logging.getLogger(__name__)
+
+
+def recover(archive: Archive, holder: dict[str, Any]) -> None:
+    """Cut the dead writer's WARC files back to their last sound record, then reindex.
+
+    Records are fsynced before any JSON file points at them, so whatever follows the last
+    sound record was never referenced: dropping it loses nothing. The index may lag the JSON
+    files by the last few writes, so it is rebuilt from the files.
+    """
+    host = socket.gethostname().replace("-", "_").replace(".", "_")
+    same_host = holder.get("host", "").replace("-", "_").replace(".", "_") == host
+    suffix = f"-{host}-{holder.get('pid')}.warc.gz"
+    for path in sorted((archive.root / layout.WARC).glob("*.warc.gz")):
+        if not (same_host and path.name.endswith(suffix)):
+            continue
+        size = path.stat().st_size
+        end = good_prefix(path)
+        if end < size:
+            logger.warning("%s: cutting a partly written record (%d bytes at offset %d)",
+                           path, size - end, end)
+            with path.open("r+b") as fh:
+                fh.truncate(end)
+                os.fsync(fh.fileno())
+    for tmp in archive.root.rglob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+    counts = archive.reindex()
+    logger.info("archive %s reindexed: %s", archive.root, counts)

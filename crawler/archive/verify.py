@@ -1,0 +1,117 @@
+"""`verify`: every WARC record, JSON record and link-back of an archive, checked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from crawler.archive import layout
+from crawler.archive.warcfile import scan
+
+STATUSES = {"pending", "archived", "gone", "blocked", "failed", "skipped", "refused", "invalid"}
+
+# field -> allowed JSON types, per record kind (the schema in ARCHIVE.md)
+_SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
+    "digests": {"schema_version": (int,), "id": (str,), "source": (str,), "sha256": (str,),
+                "format": (str,), "entries": (list,), "original": (dict,)},
+    "links": {"schema_version": (int,), "id": (str,), "canonical_url": (str,), "status": (str,),
+              "attempts": (int,), "cited_by": (list,), "article": (str, type(None)),
+              "original": (dict, type(None))},
+    "articles": {"schema_version": (int,), "id": (str,), "links": (list,), "text": (str,),
+                 "text_chars": (int,), "original": (dict, type(None))},
+}
+
+
+def _schema_problems(kind: str, rel: str, rec: Any) -> list[str]:
+    if not isinstance(rec, dict):
+        return [f"{rel}: not a JSON object"]
+    out = []
+    for key, types in _SCHEMA[kind].items():
+        if key not in rec:
+            out.append(f"{rel}: missing field {key!r}")
+        elif not isinstance(rec[key], types) or isinstance(rec[key], bool):
+            out.append(f"{rel}: field {key!r} has the wrong type")
+    if kind == "links" and rec.get("status") not in STATUSES:
+        out.append(f"{rel}: unknown status {rec.get('status')!r}")
+    if kind == "articles" and isinstance(rec.get("text"), str) and \
+            rec.get("text_chars") != len(rec["text"]):
+        out.append(f"{rel}: text_chars does not match the text")
+    return out
+
+
+def verify(root: Path) -> Iterator[str]:
+    """Yield one line per problem: `<file>[:<offset>]: what is wrong`."""
+    records: dict[str, dict[str, dict[str, Any]]] = {"digests": {}, "links": {}, "articles": {}}
+    for kind in records:
+        base = root / kind
+        pattern = "*.json" if kind == layout.DIGESTS else "*/*.json"
+        for path in sorted(base.glob(pattern)) if base.is_dir() else []:
+            rel = layout.relative(root, path)
+            try:
+                rec = json.loads(path.read_bytes())
+            except (OSError, ValueError) as exc:
+                yield f"{rel}: unreadable JSON ({exc})"
+                continue
+            problems = _schema_problems(kind, rel, rec)
+            yield from problems
+            if problems:
+                continue
+            if path.stem != rec["id"]:
+                yield f"{rel}: file name does not match id {rec['id']!r}"
+            records[kind][rec["id"]] = rec
+
+    starts: dict[str, dict[int, str]] = {}
+    for path in sorted((root / layout.WARC).glob("*.warc.gz")):
+        rel = layout.relative(root, path)
+        starts[rel] = {}
+        for member in scan(path):
+            for problem in member.problems:
+                yield f"{rel}:{member.offset}: {problem}"
+            starts[rel][member.offset] = member.headers.get("warc-record-id", "")
+
+    def pointer_problems(owner: str, ptr: dict[str, Any] | None) -> Iterator[str]:
+        if not ptr:
+            return
+        where = starts.get(ptr.get("warc", ""))
+        if where is None:
+            yield f"{owner}: original points at missing WARC file {ptr.get('warc')}"
+        elif where.get(ptr.get("offset", -1)) != ptr.get("record_id"):
+            yield (f"{owner}: original {ptr.get('warc')}:{ptr.get('offset')} is not record "
+                   f"{ptr.get('record_id')}")
+
+    links, articles = records["links"], records["articles"]
+    cited: dict[str, set[tuple[str, int, str]]] = {}
+    for digest_id, digest in records["digests"].items():
+        rel = f"digests/{digest_id}.json"
+        yield from pointer_problems(rel, digest["original"])
+        for entry in digest["entries"]:
+            for lk in entry.get("links", []):
+                link_id = lk.get("link_id")
+                if not link_id:
+                    continue
+                cited.setdefault(link_id, set()).add((digest_id, entry["position"], lk["url"]))
+                if link_id not in links:
+                    yield f"{rel}: entry {entry['position']} cites link {link_id} with no record"
+    for link_id, link in links.items():
+        rel = layout.relative(root, layout.link_path(root, link_id))
+        yield from pointer_problems(rel, link["original"])
+        back = {(c.get("digest"), c.get("entry"), c.get("url")) for c in link["cited_by"]}
+        for missing in cited.get(link_id, set()) - back:
+            yield f"{rel}: cited by {missing[0]} entry {missing[1]} but cited_by omits it"
+        for extra in back - cited.get(link_id, set()):
+            yield f"{rel}: cited_by names {extra[0]} entry {extra[1]}, which does not cite it"
+        art = link["article"]
+        if link["status"] == "archived" and not art:
+            yield f"{rel}: archived without an article"
+        if art and art not in articles:
+            yield f"{rel}: points at article {art} with no record"
+        elif art and link_id not in articles[art]["links"] and "same_as" not in link:
+            yield f"{rel}: article {art} does not list this link"
+    for article_id, article in articles.items():
+        rel = layout.relative(root, layout.article_path(root, article_id))
+        yield from pointer_problems(rel, article["original"])
+        for link_id in article["links"]:
+            if links.get(link_id, {}).get("article") != article_id:
+                yield f"{rel}: lists link {link_id}, which does not point back"

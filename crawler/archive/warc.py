@@ -1,0 +1,202 @@
+"""WARC 1.1 writer: gzip per record, sha256 digests, size-rotated files safe for many writers."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+from crawler import __version__
+
+PREFIX = "SOURCES"
+# Hop-by-hop framing that Scrapy has already undone: keeping it would make replay tools
+# de-chunk a body that is no longer chunked.
+_DROP_HEADERS = {b"transfer-encoding"}
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """Where one record lies: WARC file (relative to the archive), byte offset, length, id."""
+
+    warc: str
+    offset: int
+    length: int
+    record_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Sha256Writer(WARCWriter):
+    """warcio's writer with sha256 instead of sha1 for block and payload digests."""
+
+    @staticmethod
+    def _create_digester() -> Digester:
+        return Digester("sha256")
+
+
+def _http_date(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _status_line(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return f"{status} {phrase}"
+
+
+def _headers(pairs: Iterable[tuple[bytes | str, bytes | str]]) -> list[tuple[str, str]]:
+    out = []
+    for name, value in pairs:
+        n = name.decode("latin-1") if isinstance(name, bytes) else name
+        v = value.decode("latin-1") if isinstance(value, bytes) else value
+        if n.lower().encode() not in _DROP_HEADERS:
+            out.append((n, v))
+    return out
+
+
+class WarcWriter:
+    """Appends records to `<dir>/SOURCES-<timestamp>-<serial>-<host>-<pid>.warc.gz`.
+
+    Each record is its own gzip member and is flushed and fsynced before its pointer is
+    returned, so a record that a JSON file points at is always complete on disk. A new file
+    starts when the current one passes `max_bytes`; the name carries host and pid, so several
+    processes can write into one directory without clashing.
+    """
+
+    def __init__(self, root: Path, *, max_bytes: int = 1_000_000_000, info: dict[str, Any]):
+        self.root = root
+        self.directory = root / "warc"
+        self.max_bytes = max_bytes
+        self.info = info
+        self.host = socket.gethostname().replace("-", "_").replace(".", "_") or "host"
+        self.pid = os.getpid()
+        self.serial = 0
+        self._fh: io.BufferedWriter | None = None
+        self._path: Path | None = None
+        self._writer: _Sha256Writer | None = None
+        self._lock = threading.Lock()
+        self.files_written: list[str] = []
+
+    # -- file handling -------------------------------------------------------------------
+    def _open_next(self) -> None:
+        self.close()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")[:17]
+        self.serial += 1
+        name = f"{PREFIX}-{stamp}-{self.serial:05d}-{self.host}-{self.pid}.warc.gz"
+        self._path = self.directory / name
+        self._fh = open(self._path, "xb")  # noqa: SIM115 - lives until close()
+        self._writer = _Sha256Writer(self._fh, gzip=True, warc_version="1.1")
+        self.files_written.append(name)
+        info = dict(self.info, software=f"sources/{__version__}", format="WARC File Format 1.1")
+        self._write(self._writer.create_warcinfo_record(name, info))
+
+    def close(self) -> None:
+        """Close the current file (a later write opens a new one)."""
+        if self._fh is not None:
+            self._fh.close()
+        self._fh = self._writer = self._path = None
+
+    def _ensure_open(self) -> _Sha256Writer:
+        if self._fh is None or self._fh.tell() >= self.max_bytes:
+            self._open_next()
+        assert self._writer is not None
+        return self._writer
+
+    def _write(self, record: Any) -> Pointer:
+        assert self._fh is not None and self._writer is not None and self._path is not None
+        offset = self._fh.tell()
+        self._writer.write_record(record)
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        return Pointer(
+            warc=self._path.relative_to(self.root).as_posix(),
+            offset=offset,
+            length=self._fh.tell() - offset,
+            record_id=record.rec_headers.get_header("WARC-Record-ID"),
+        )
+
+    # -- records -------------------------------------------------------------------------
+    def write_exchange(
+        self,
+        *,
+        url: str,
+        method: str,
+        request_headers: Iterable[tuple[bytes | str, bytes | str]],
+        request_body: bytes,
+        status: int,
+        protocol: str | None,
+        response_headers: Iterable[tuple[bytes | str, bytes | str]],
+        body: bytes,
+        fetched_at: float,
+        ip: str | None = None,
+    ) -> Pointer:
+        """Write a `response` record and its `request` record; return the response's pointer."""
+        with self._lock:
+            writer = self._ensure_open()
+            date = _http_date(fetched_at)
+            warc_headers = {"WARC-Date": date}
+            if ip:
+                warc_headers["WARC-IP-Address"] = ip
+            proto = protocol or "HTTP/1.1"
+            resp_http = StatusAndHeaders(
+                _status_line(status), _headers(response_headers), protocol=proto
+            )
+            response = writer.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(body),
+                length=len(body),
+                http_headers=resp_http,
+                warc_headers_dict=dict(warc_headers),
+            )
+            target = url.split("://", 1)[-1]
+            path = "/" + target.split("/", 1)[1] if "/" in target else "/"
+            req_http = StatusAndHeaders(
+                f"{method} {path}", _headers(request_headers), protocol=proto, is_http_request=True
+            )
+            request = writer.create_warc_record(
+                url,
+                "request",
+                payload=io.BytesIO(request_body),
+                length=len(request_body),
+                http_headers=req_http,
+                warc_headers_dict=dict(warc_headers),
+            )
+            request.rec_headers.add_header(
+                "WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID")
+            )
+            pointer = self._write(response)
+            self._write(request)
+            return pointer
+
+    def write_resource(
+        self, *, uri: str, data: bytes, content_type: str, read_at: float
+    ) -> Pointer:
+        """Write a `resource` record (a digest file exactly as read)."""
+        with self._lock:
+            writer = self._ensure_open()
+            record = writer.create_warc_record(
+                uri,
+                "resource",
+                payload=io.BytesIO(data),
+                length=len(data),
+                warc_content_type=content_type,
+                warc_headers_dict={"WARC-Date": _http_date(read_at)},
+            )
+            return self._write(record)

@@ -1,0 +1,91 @@
+"""The one settings module of `sources`. Every project setting is documented beside its default
+and can be overridden on the command line with `-s NAME=VALUE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crawler import __version__
+
+BOT_NAME = "sources"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+COMMANDS_MODULE = "crawler.commands"  # our `crawl` sets the exit code from the run's outcome
+
+# --- project settings ---------------------------------------------------------------------
+# Digests read when `-a digests=` is not given: comma-separated files, folders, globs, URLs.
+DIGESTS = str(Path(__file__).resolve().parent.parent / "examples" / "digests")
+# Where the archive lives (created when missing). See ARCHIVE.md.
+ARCHIVE_DIR = "archive"
+# A WARC file is closed and a new one started once it passes this many bytes.
+WARC_MAX_BYTES = 1_000_000_000
+# A link that keeps failing is tried at most this many times in all, across runs.
+MAX_ATTEMPTS_PER_URL = 5
+# A `blocked` link (verification page, rate limit) waits this many seconds before the next
+# run may try it again, doubled with each attempt.
+BLOCKED_BACKOFF = 3600
+# Processes that run text extraction beside the crawl (0: extract on the crawl's own thread).
+EXTRACT_WORKERS = 2
+# Networks or host names that may be fetched although private or loopback (CIDR or names).
+ALLOWED_PRIVATE_NETWORKS: list[str] = []
+# Where site owners can learn about this crawler; it is part of the User-Agent.
+CONTACT_URL = "https://github.com/sources-crawler/sources"
+# Log a progress line this often (seconds) on long runs.
+PROGRESS_INTERVAL = 30.0
+# The run counts as failed (non-zero exit) when more than this share of the fetched links
+# ended `failed` (network errors, server errors). Gone and blocked links do not count.
+MAX_ERROR_RATE = 0.5
+
+# --- politeness ---------------------------------------------------------------------------
+USER_AGENT = f"sources/{__version__} (+{CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# Sites that ask for care: WeChat rate-limits hard; arXiv asks for one request every 3 s.
+DOWNLOAD_SLOTS = {
+    "mp.weixin.qq.com": {"concurrency": 1, "delay": 2.0},
+    "arxiv.org": {"concurrency": 1, "delay": 3.0, "randomize_delay": False},
+    "export.arxiv.org": {"concurrency": 1, "delay": 3.0, "randomize_delay": False},
+}
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
+}
+
+# --- limits and retries -------------------------------------------------------------------
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # articles are < 5 MB, arXiv PDFs < 50 MB
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+REDIRECT_MAX_TIMES = 10
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# --- components ---------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # closest to the network, so it sees every hop's bytes as served (before decompression)
+    "crawler.warcrecorder.WarcRecorderMiddleware": 950,
+}
+EXTENSIONS = {
+    "crawler.report.RunReport": 500,
+}
+ITEM_PIPELINES = {
+    # 100-199: read the page
+    "pipelines.extract.ExtractPipeline": 100,
+    # 200-299: clean what was read
+    "pipelines.normalize.NormalizePipeline": 200,
+    # 300-399: decide what is new
+    "pipelines.dedupe.DedupePipeline": 300,
+    # 900-999: write the archive
+    "pipelines.store.StorePipeline": 900,
+}
+
+LOG_LEVEL = "INFO"
+TELNETCONSOLE_ENABLED = False
+FEED_EXPORT_ENCODING = "utf-8"
