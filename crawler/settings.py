@@ -69,9 +69,14 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
 # --- components ---------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
-    # closest to the network, so it sees every hop's bytes as served (before decompression)
+    # close to the network, so it sees every hop's bytes as served (before decompression)
     "crawler.warcrecorder.WarcRecorderMiddleware": 950,
+    # last before the download: refuses non-http(s) and private/loopback hosts on every hop
+    "crawler.netsafety.NetworkSafetyMiddleware": 960,
 }
+# Resolves names and refuses private, loopback, link-local ... addresses where connections are
+# made, so a redirect hop or a DNS rebinding cannot dodge the check (ALLOWED_PRIVATE_NETWORKS).
+TWISTED_DNS_RESOLVER = "crawler.netsafety.SafeResolver"
 EXTENSIONS = {
     "crawler.report.RunReport": 500,
 }
