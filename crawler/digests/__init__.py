@@ -1,0 +1,104 @@
+"""Digest parsing: raw markdown bytes in, a `Digest` of entries and their cited links out.
+
+The format (hangye, meiri, ribao, else generic) is detected from the content: each format
+module reports the heading level of its entries and how many headings carry its signal, and
+the strongest signal wins. Pure module: no Scrapy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import unicodedata
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+from crawler.digests import generic, hangye, meiri, ribao
+from crawler.digests.common import DigestError, Doc, Draft, decode, find_date, plain, scan
+from crawler.items import Digest
+
+__all__ = ["DigestError", "digest_id", "parse_digest"]
+
+_FORMATS = (("hangye", hangye), ("meiri", meiri), ("ribao", ribao))
+_ID_JUNK = re.compile(r"[^\w.-]+")
+_DOTS = re.compile(r"\.{2,}")
+_TEXT_SUFFIX = re.compile(r"\.(?:md|markdown|txt)$", re.IGNORECASE)
+
+
+def parse_digest(data: bytes, source: str) -> Digest:
+    """Parse a digest's raw bytes; `source` is the path or URL it came from."""
+    doc = scan(decode(data, source))
+    fmt, drafts = _entries(doc)
+    if not any(draft.links for draft in drafts):
+        drafts = generic.everything(doc)  # no entries: the intro's links are all there is
+    if not any(draft.links for draft in drafts):
+        raise DigestError(f"{source}: not a markdown digest (no http(s) links)")
+    return Digest(
+        id=digest_id(source),
+        source=source,
+        sha256=hashlib.sha256(data).hexdigest(),
+        format=fmt,
+        title=_title(doc),
+        date=_date(doc, source),
+        entries=[draft.entry(pos) for pos, draft in enumerate(drafts, 1)],
+    )
+
+
+def _entries(doc: Doc) -> tuple[str, list[Draft]]:
+    """The detected format and its entry drafts."""
+    best = ("generic", 0, 0)
+    for name, module in _FORMATS:
+        level, signal = module.level(doc)
+        if signal > best[2]:
+            best = (name, level, signal)
+    name, level, _ = best
+    if name == "generic":
+        return name, generic.parse(doc, generic.level(doc))
+    return name, dict(_FORMATS)[name].parse(doc, level)
+
+
+def _title(doc: Doc) -> str | None:
+    """Front matter `title:`, else the title heading."""
+    title = plain(doc.meta.get("title", ""))
+    if not title and doc.title_line is not None:
+        title = plain(doc.title_line.content)
+    return title or None
+
+
+def _date(doc: Doc, source: str) -> str | None:
+    """From the title heading, else front matter `date:`, else the file name."""
+    candidates = (
+        doc.title_line.content if doc.title_line else "",
+        doc.meta.get("date", ""),
+    )
+    for text in candidates:
+        found = find_date(text)
+        if found:
+            return found
+    return find_date(_name(source), compact=True)
+
+
+def _name(source: str) -> str:
+    """The last path segment of a path or URL."""
+    if source.lower().startswith(("http://", "https://")):
+        with contextlib.suppress(ValueError):
+            source = urlsplit(source).path
+    return source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def digest_id(source: str) -> str:
+    """A stable id, safe as a file name: the file stem, or host + path (+ query) of a URL."""
+    name = ""
+    if source.lower().startswith(("http://", "https://")):
+        try:
+            parts = urlsplit(source)
+            name = (parts.hostname or "") + _TEXT_SUFFIX.sub("", parts.path)
+            name += f"?{parts.query}" if parts.query else ""
+        except ValueError:
+            name = source.split("://", 1)[1]
+    else:
+        name = PurePosixPath(source.replace("\\", "/")).stem if source else ""
+    name = _ID_JUNK.sub("-", unicodedata.normalize("NFKC", name).lower())
+    name = _DOTS.sub(".", name).lstrip(".-")[:80].rstrip(".-")
+    return name or hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]

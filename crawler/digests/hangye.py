@@ -1,0 +1,42 @@
+"""The "AI行业速递" format: `## ` entries with `> **分类：** X` and `> **来源：** [label](url)`.
+
+Every `## ` heading is an entry; its 来源 links are its sources (their texts its labels), its
+分类 its section, any other link in it related. A heading whose body is a list of
+`- [title](url)` items and no 来源 line (`## 其他相关资讯`) holds one quick entry per item.
+"""
+
+from __future__ import annotations
+
+from crawler.digests.common import (
+    SOURCE_FIELDS,
+    Doc,
+    Draft,
+    Rules,
+    Section,
+    entry_level,
+    field_links,
+    walk,
+)
+
+
+def _signal(sec: Section) -> bool:
+    """A `**来源：**` line carrying at least one link."""
+    return any(field_links(line, SOURCE_FIELDS) for line in sec.lines)
+
+
+class _Hangye(Rules):
+    quick_min = 1  # `## 其他相关资讯` may list a single item
+    promote = False  # sources are exactly the 来源 links
+
+    def is_entry(self, sec: Section) -> bool:
+        return _signal(sec) or super().is_entry(sec)
+
+
+def level(doc: Doc) -> tuple[int, int]:
+    """Entry heading level and signal strength (0: not this format)."""
+    return entry_level(doc, _signal)
+
+
+def parse(doc: Doc, level: int) -> list[Draft]:
+    """Entries in digest order."""
+    return walk(doc, level, _Hangye())
