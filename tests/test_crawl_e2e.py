@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from warcio.archiveiterator import ArchiveIterator
 from werkzeug import Response
 
-from tests.conftest import article_html, citations, run_crawl, sentences
+from tests.conftest import SHARED, article_html, citations, run_crawl, sentences
 
 
 def _serve_site(server: Any) -> None:
@@ -166,7 +169,8 @@ def test_second_run_fetches_nothing_and_changes_nothing(robots_ok: Any, tmp_path
     _serve_site(server)
     digests = _digests(tmp_path / "digests", server.url_for("").rstrip("/"))
     archive = tmp_path / "archive"
-    assert run_crawl(archive, digests).returncode == 0
+    first = run_crawl(archive, digests)
+    assert first.returncode == 0, first.stderr[-5000:]
     before = _snapshot(archive)
     fetched = len(_page_requests(server))
 
@@ -185,7 +189,8 @@ def test_new_digest_citing_archived_url_adds_link_back_without_fetch(
     base = server.url_for("").rstrip("/")
     digests = _digests(tmp_path / "digests", base)
     archive = tmp_path / "archive"
-    assert run_crawl(archive, digests).returncode == 0
+    first = run_crawl(archive, digests)
+    assert first.returncode == 0, first.stderr[-5000:]
     fetched = len(_page_requests(server))
 
     (digests / "later.md").write_text(
@@ -193,7 +198,8 @@ def test_new_digest_citing_archived_url_adds_link_back_without_fetch(
         f"**来源**: 量子位 | **时间**: 2026-02-07 10:00\n\n**链接**: {base}/news/a1.html\n",
         encoding="utf-8",
     )
-    assert run_crawl(archive, digests).returncode == 0
+    first = run_crawl(archive, digests)
+    assert first.returncode == 0, first.stderr[-5000:]
     assert len(_page_requests(server)) == fetched
     a1 = [r for r in citations(archive) if r["url"] == f"{base}/news/a1.html"]
     assert sorted(r["digest"] for r in a1) == ["hangye-2026-02-05", "later", "ribao-2026-02-06"]
@@ -231,3 +237,48 @@ def test_run_with_only_unreadable_digests_exits_nonzero(tmp_path: Path) -> None:
     result = run_crawl(tmp_path / "archive", folder, timeout=60)
     assert result.returncode == 1
     assert "no digest could be read" in result.stderr
+
+
+# Hand counts of ../shared/digests (see tests/test_digests.py): entries, source, related links.
+REAL_COUNTS = {
+    "hangye-sudi-2026-02-05": (20, 27, 0),
+    "hangye-sudi-2026-01-22": (23, 27, 0),
+    "meiri-qingbao-2026-02-03": (14, 14, 20),
+    "meiri-qingbao-2026-02-04": (16, 16, 28),
+    "ribao-2026-02-06": (84, 84, 0),
+}
+
+
+def test_citations_of_the_real_sample_digests_have_the_hand_counted_links(
+    robots_ok: Any, tmp_path: Path
+) -> None:
+    """The real digests, their links pointed at loopback: every cited link is accounted for."""
+    real = SHARED / "digests"
+    if not real.is_dir():
+        pytest.skip(f"{real} is not here (the shared samples are outside the repo)")
+    server = robots_ok
+    server.expect_request(re.compile(r"^/(?!robots\.txt).*")).respond_with_data(
+        article_html("样例页面", sentences("样例")), content_type="text/html; charset=utf-8"
+    )
+    base = server.url_for("").rstrip("/")
+    folder = tmp_path / "digests"
+    folder.mkdir()
+    for path in real.glob("*.md"):
+        text = re.sub(r"https?://([^/\s)\]>\"']+)", lambda m: f"{base}/{m.group(1)}",
+                      path.read_text(encoding="utf-8"))
+        (folder / path.name).write_text(text, encoding="utf-8")
+    result = run_crawl(tmp_path / "archive", folder, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    rows = citations(tmp_path / "archive")
+    for digest_id, (entries, source, related) in REAL_COUNTS.items():
+        mine = [r for r in rows if r["digest"] == digest_id]
+        assert len({r["entry"] for r in mine}) == entries, digest_id
+        assert sum(r["role"] == "source" for r in mine) == source, digest_id
+        assert sum(r["role"] == "related" for r in mine) == related, digest_id
+    assert len(rows) == sum(s + r for _, s, r in REAL_COUNTS.values())
+    assert all(r["status"] == "archived" for r in rows if r["canonical_url"])
+    # each canonical URL was fetched once however many entries cite it
+    fetched = _page_requests(server)
+    assert len(fetched) == len(set(fetched))
+    assert len(fetched) == len({r["canonical_url"] for r in rows if r["canonical_url"]})
