@@ -1,0 +1,54 @@
+"""AIbase news (news.aibase.com / www.aibase.com, Nuxt pages): body, date and author."""
+
+from __future__ import annotations
+
+import re
+from datetime import timezone
+from typing import Any, ClassVar
+
+from crawler.extractors.base import CHINA_TZ, Extractor, Page, cls, parse_date, squash
+
+_DATETIME = re.compile(
+    r"\d{4}\s*(?:年|-|/)\s*\d{1,2}\s*(?:月|-|/)\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
+)
+_AUTHOR = re.compile(r"(?:作者|来源|发布者)\s*[:：]\s*(?P<name>[^\s|｜·]+)")
+
+
+class AibaseExtractor(Extractor):
+    """AIbase AI news articles (/zh/news/ID, /news/ID)."""
+
+    name: ClassVar[str] = "aibase"
+    domains: ClassVar[tuple[str, ...]] = ("aibase.com",)
+    site: ClassVar[str | None] = "AIbase"
+    language: ClassVar[str | None] = "zh"
+    container: ClassVar[tuple[str, ...]] = (
+        f"//div[{cls('post-content')}]",
+        f"//div[{cls('article-content')}]",
+        "//article",
+        "//main",
+    )
+    prune: ClassVar[tuple[str, ...]] = (
+        "//script",
+        "//style",
+        "//nav",
+        "//h1",
+        f"//*[{cls('article-meta')} or {cls('tags')} or {cls('share')} or {cls('related')}]",
+    )
+    # AIbase repeats its image credit under every generated picture.
+    drop_lines: ClassVar[tuple[str, ...]] = (r"^图源备注[:：]",)
+    favor_recall: ClassVar[bool] = True
+    tz: ClassVar[timezone | None] = CHINA_TZ
+
+    def metadata(self, page: Page, body: Any) -> dict[str, Any]:
+        """Title from the h1; time and author from the line of metadata under it."""
+        nodes = page.xpath(f"//*[{cls('article-meta')} or {cls('post-meta')} or {cls('meta')}]")
+        nodes = nodes or page.xpath("//h1/following-sibling::*[1]")
+        meta_line = " ".join(squash(t) for n in nodes for t in n.itertext())
+        date = _DATETIME.search(meta_line)
+        author = _AUTHOR.search(meta_line)
+        return {
+            "title": page.first("//h1") or page.meta("og:title"),
+            "author": author.group("name") if author else page.meta("author"),
+            "published": parse_date(date.group(0), CHINA_TZ) if date else None,
+            "site": self.site,
+        }

@@ -1,0 +1,89 @@
+"""The default extractor: trafilatura, helped by the page's own title, date and author tags."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from crawler.extractors.base import CHINA_TZ, Extractor, Page, cjk_ratio, page_language, parse_date
+
+#: Elements that hold the publication time on many Chinese news and blog sites.
+DATE_XPATHS: tuple[str, ...] = (
+    '//*[@itemprop="datePublished"]/@content',
+    '//*[@itemprop="datePublished"]/@datetime',
+    '//*[@id="pubtime_baidu"]',
+    '//*[@id="post-date"]',
+    '//*[@id="publish_time"]',
+    "//article//time/@datetime",
+)
+
+AUTHOR_XPATHS: tuple[str, ...] = (
+    '//*[@id="author_baidu"]',
+    '//*[@itemprop="author"]//*[@itemprop="name"]',
+    '//a[@rel="author"]',
+)
+
+#: Short byline elements where "作者：X" is written out.
+BYLINE_XPATH = (
+    "//*[contains(@class, 'info') or contains(@class, 'meta') or contains(@class, 'source') or "
+    "contains(@class, 'byline') or contains(@class, 'author') or contains(@class, 'about')]"
+)
+_AUTHOR_LABEL = re.compile(r"作者\s*[:：]\s*(?P<name>[^\s|｜,，;；:：]{2,20})")
+
+_AUTHOR_PREFIX = re.compile(r"^\s*(?:(?:作者|撰文|文|记者|编译)\s*[:：|｜/]|By\s)\s*", re.I)
+
+
+def clean_author(value: str | None) -> str | None:
+    """A byline without its "作者：" / "文｜" / "By" prefix."""
+    if not value:
+        return None
+    value = _AUTHOR_PREFIX.sub("", value).strip(" |｜/")
+    return value or None
+
+
+class GenericExtractor(Extractor):
+    """Any site: trafilatura, then the page's h1, date elements and author tags where it erred."""
+
+    name: ClassVar[str] = "generic"
+
+    def metadata(self, page: Page, body: Any) -> dict[str, Any]:
+        """Title from the h1 when <title> only adds a site suffix; dated elements; bylines."""
+        chinese = (
+            page_language(page) == "zh"
+            or page.host.endswith(".cn")
+            or cjk_ratio(page.first("//title") or "") > 0.3
+        )
+        found: dict[str, Any] = {}
+        title = page.meta("og:title") or page.first("//title")
+        for h1 in page.xpath("//h1")[:3]:
+            heading = " ".join(h1.text_content().split())
+            if title and len(heading) >= 4 and title != heading and title.startswith(heading):
+                found["title"] = heading
+                break
+        for query in DATE_XPATHS:
+            value = page.first(query)
+            published = parse_date(value, CHINA_TZ if chinese else None) if value else None
+            if published:
+                found["published"] = published
+                break
+        author = clean_author(page.first(*AUTHOR_XPATHS)) or self.labelled_author(page)
+        if author:
+            found["author"] = author
+        return found
+
+    @staticmethod
+    def labelled_author(page: Page) -> str | None:
+        """The name after "作者：" in a short byline element (news sites' "出处：X 作者：Y")."""
+        labelled = page.xpath("//body//*[contains(text(), '作者')]")[:20]
+        nodes = page.xpath(BYLINE_XPATH)[:40] + labelled
+        for node in nodes:
+            text = " ".join(node.text_content().split())
+            if len(text) <= 120 and (match := _AUTHOR_LABEL.search(text)):
+                return match.group("name")
+        return None
+
+    def assemble(self, page: Page, body: Any, text: str, meta: dict[str, Any]) -> Any:
+        """As the base, with bylines trimmed of their prefixes."""
+        result = super().assemble(page, body, text, meta)
+        result.author = clean_author(result.author)
+        return result

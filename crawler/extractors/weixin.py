@@ -1,0 +1,251 @@
+"""WeChat official-account articles (mp.weixin.qq.com), their error pages and image-text posts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timezone
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from crawler.extractors.base import (
+    CHINA_TZ,
+    Extractor,
+    Page,
+    State,
+    absolute,
+    clean_text,
+    cls,
+    node_text,
+    parse_date,
+    squash,
+)
+from crawler.items import Extracted
+
+#: Error pages, by the words they show: (regex, status, reason).
+STATES: tuple[tuple[str, str, str], ...] = (
+    (r"该公众号已迁移", "gone", "account migrated"),
+    (r"该内容已被发布者删除|内容已被发布者删除", "gone", "deleted by publisher"),
+    (r"此内容因违规无法查看|此内容因违规已删除", "gone", "removed for violation"),
+    (r"被投诉且经审核涉嫌侵权", "gone", "taken down after infringement complaint"),
+    (r"涉嫌过度营销", "gone", "taken down after complaints"),
+    (r"此内容发送失败无法查看", "gone", "never delivered"),
+    (r"此[帐账]号已被屏蔽|此[帐账]号已被封禁|该公众号已被封禁", "gone", "account blocked"),
+    (r"此[帐账]号已自主注销|此[帐账]号已注销", "gone", "account closed"),
+    (r"链接已过期", "gone", "link expired"),
+    (r"参数错误", "gone", "invalid link"),
+    (r"访问过于频繁", "blocked", "rate limited"),
+    (r"环境异常|完成验证后即可继续访问|请完成验证", "blocked", "verification required"),
+    (r"请在微信客户端打开链接", "blocked", "WeChat client required"),
+    (r"系统出错", "failed", "system error"),
+)
+
+#: Elements WeChat shows its error and verification messages in.
+MESSAGE_BOXES = (
+    f"//*[{cls('weui-msg')} or {cls('global_error_msg')} or {cls('msg_box')}"
+    f" or {cls('weui-msg__title')} or {cls('weui-msg__desc')}]"
+)
+
+#: Page data of posts that have no #js_content (image-text, text-only, video posts).
+PAGE_DATA = re.compile(r"__QMTPL_SSR_DATA__|cgiDataNew|picture_page_info_list|text_page_info")
+
+#: Keys of the JS page data that hold the text of image-text ("图片/小绿书") and text posts.
+SSR_TEXT_KEYS = ("content_noencode", "TextContentNoEncode", "desc")
+
+#: Follow prompts and footers WeChat authors append to their posts (short lines only).
+WEIXIN_DROP = (
+    r"^[▲△↑☝👆↓▼👇\s]*点击.{0,10}(?:关注|名片|星标|蓝字)",
+    r"点(?:个|一下)?[「“\"']?在看|分享.{0,3}点赞.{0,3}在看|设为星标|星标.{0,4}(?:公众号|我们)",
+    r"^(?:预览时标签不可点|微信扫一扫.*|继续滑动看下一个|轻触阅读原文|向上滑动看下一个)$",
+)
+
+
+def long_link(link: str | None) -> str | None:
+    """`https://mp.weixin.qq.com/s?__biz=..&mid=..&idx=..&sn=..` of an article link, else None."""
+    if not link:
+        return None
+    try:
+        parts = urlsplit(link.replace("&amp;", "&"))
+    except ValueError:
+        return None
+    query = parse_qs(parts.query)
+    values = {key: (query.get(key) or [""])[0] for key in ("__biz", "mid", "idx", "sn")}
+    if not all(values.values()):
+        return None
+    return "https://mp.weixin.qq.com/s?" + urlencode(values, safe="=")
+
+
+class WeixinExtractor(Extractor):
+    """mp.weixin.qq.com: body in #js_content, metadata in page variables, error pages by words."""
+
+    name: ClassVar[str] = "weixin"
+    domains: ClassVar[tuple[str, ...]] = ("mp.weixin.qq.com",)
+    site: ClassVar[str | None] = None  # the account's name, read from each page
+    language: ClassVar[str | None] = "zh"
+    container: ClassVar[tuple[str, ...]] = ('//*[@id="js_content"]',)
+    prune: ClassVar[tuple[str, ...]] = (
+        "//script",
+        "//style",
+        "//mp-common-profile",
+        "//mpprofile",
+        f"//*[{cls('js_product_container')} or {cls('mp_profile_iframe_wrp')}]",
+        f"//*[{cls('qr_code_pc')} or {cls('reward_area')}]",
+    )
+    drop_lines: ClassVar[tuple[str, ...]] = WEIXIN_DROP
+    favor_recall: ClassVar[bool] = True
+    tz: ClassVar[timezone | None] = CHINA_TZ
+
+    def page_state(self, page: Page) -> State | None:
+        """Error, takedown, verification and account pages (only when there is no article body)."""
+        body = self.select(page)
+        if body is not None and (len(squash(node_text(body))) >= 20 or body.xpath(".//img")):
+            return None
+        profile = page.xpath(f"//*[{cls('profile_nickname')}]") and page.xpath('//*[@id="history"]')
+        if body is None and (
+            profile or page.js("msgList", declared=True) or "/mp/profile_ext" in page.url
+        ):
+            return "failed", "weixin: not an article (account history page)"
+        text = "\n".join(node_text(box) for box in page.xpath(MESSAGE_BOXES))
+        if not text and len(page.visible_text) < 1000 and not PAGE_DATA.search(page.scripts):
+            text = page.visible_text  # a message page in a layout we do not know yet
+        for pattern, status, reason in STATES:
+            match = re.search(pattern, text)
+            if match:
+                return status, f"weixin: {reason} ({self.own_words(text, match)})"
+        return None
+
+    @staticmethod
+    def own_words(text: str, match: re.Match[str]) -> str:
+        """The page's line that holds the matched words (short lines as they are)."""
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        line = text[start : end if end != -1 else None].strip()
+        return line if len(line) <= 40 else match.group(0)
+
+    def stateful(self, page: Page, state: State, **fields: Any) -> Extracted:
+        """Error pages keep the account or migration target they still name."""
+        extra: dict[str, Any] = {}
+        target = page.js("transfer_target_link")
+        if target:
+            extra["transfer_target_link"] = target
+        title = None
+        if "not an article" in state[1]:  # an account page: its title is the account's name
+            title = page.first(f"//*[{cls('profile_nickname')}]") or page.js("nickname")
+            if title:
+                extra["account"] = title
+        return super().stateful(page, state, title=title, extra=extra, **fields)
+
+    def late_state(self, page: Page, result: Extracted) -> State | None:
+        """Error pages are all recognised by `page_state`: a short post is still a post."""
+        return None
+
+    def extract(self, page: Page) -> Extracted:
+        """As the base; posts without #js_content are read from the page's JS data."""
+        result = super().extract(page)
+        if result.status == "failed" and result.reason and "no text" in result.reason:
+            text = self.ssr_text(page)
+            if text:
+                result.status, result.reason, result.text = "archived", None, text
+                result.extra["layout"] = "page-data"
+            elif result.images:  # a post of pictures only is still an article
+                result.status, result.reason = "archived", None
+                result.extra["layout"] = "images-only"
+            elif result.description and PAGE_DATA.search(page.scripts):  # e.g. video posts
+                result.status, result.reason = "archived", None
+                result.text = result.description
+                result.extra["layout"] = "description-only"
+        return result
+
+    def ssr_text(self, page: Page) -> str:
+        """Text of image-text and text-only posts, kept in `__QMTPL_SSR_DATA__`/`cgiDataNew`."""
+        for key in SSR_TEXT_KEYS:
+            value = page.js(key)
+            if value:
+                return clean_text(re.sub(r"<[^>]+>", "", value), self.drop_lines)
+        return ""
+
+    def metadata(self, page: Page, body: Any) -> dict[str, Any]:
+        """Title, account, author, publish time, cover and long link from tags and page data."""
+        account = (
+            page.first('//*[@id="js_name"]')
+            or page.js("nickname", declared=True)
+            or page.first('//*[@id="post-user"]')
+            or page.js("nick_name", "nickname")
+        )
+        author = (
+            page.meta("author")
+            or page.first('//*[@id="js_author_name"]')
+            or page.js("author", declared=True)
+            or account
+        )
+        extra: dict[str, Any] = {}
+        if account:
+            extra["account"] = account
+        byline = page.first(
+            '//*[@id="meta_content"]/em[contains(@class, "rich_media_meta_text")][not(@id)]'
+        )
+        if byline and byline != account:
+            extra["byline"] = byline  # the 2018 layout's free-text author line
+        cover = page.meta("og:image") or page.js("msg_cdn_url", "cdn_url_1_1", "cover")
+        if cover:
+            extra["cover"] = cover
+        for key in ("biz", "mid", "idx", "sn", "user_name", "item_show_type"):
+            value = page.js(key, declared=True)
+            if value:
+                extra[key] = value
+        canonical = (
+            long_link(page.js("msg_link", declared=True))
+            or long_link(page.meta("og:url"))
+            or self.var_link(extra)
+        )
+        images = self.images(page, body) if body is not None else self.ssr_images(page)
+        return {
+            "title": page.meta("og:title", "twitter:title")
+            or page.first('//*[@id="activity-name"]')
+            or page.js("msg_title", "title"),
+            "author": author,
+            "site": account,
+            "published": self.published(page),
+            "description": page.meta("og:description", "description") or page.js("msg_desc"),
+            "canonical_url": canonical,
+            "images": images,
+            "extra": extra,
+        }
+
+    @staticmethod
+    def var_link(extra: dict[str, Any]) -> str | None:
+        """Long link from the page's `biz`/`mid`/`idx`/`sn` variables (None without sn)."""
+        query = {
+            "__biz": extra.get("biz"),
+            "mid": extra.get("mid"),
+            "idx": extra.get("idx"),
+            "sn": extra.get("sn"),
+        }
+        if not all(query.values()):
+            return None
+        return "https://mp.weixin.qq.com/s?" + urlencode(query, safe="=")
+
+    def published(self, page: Page) -> str | None:
+        """Publish time: `ct` (unix), `createTime`, `create_time`, `publish_time`, `#post-date`.
+
+        The visible `#publish_time` is not used: saved pages show it as relative ("昨天").
+        """
+        for value in (
+            page.js("ct"),
+            page.js("create_time", "createTime", "publish_time", "ori_create_time"),
+            page.first('//*[@id="post-date"]'),
+        ):
+            published = parse_date(value, CHINA_TZ) if value else None
+            if published:
+                return published
+        return None
+
+    def ssr_images(self, page: Page) -> list[str]:
+        """Pictures of image-text posts, listed as `cdn_url` in the page data."""
+        seen: dict[str, None] = {}
+        for match in re.finditer(
+            r"\bcdn_url\s*:\s*(?:JsDecode\()?['\"]([^'\"]+)['\"]", page.scripts
+        ):
+            url = absolute(match.group(1).replace("\\x26amp;", "&").replace("&amp;", "&"), page.url)
+            if url:
+                seen.setdefault(url, None)
+        return list(seen)
