@@ -42,7 +42,7 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # each delay varies by ±50%
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -50,8 +50,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 # Sites that ask for care: WeChat rate-limits hard; arXiv asks for one request every 3 s.
 DOWNLOAD_SLOTS = {
     "mp.weixin.qq.com": {"concurrency": 1, "delay": 2.0},
-    "arxiv.org": {"concurrency": 1, "delay": 3.0, "randomize_delay": False},
-    "export.arxiv.org": {"concurrency": 1, "delay": 3.0, "randomize_delay": False},
+    "arxiv.org": {"concurrency": 1, "delay": 3.0, "jitter": 0},
+    "export.arxiv.org": {"concurrency": 1, "delay": 3.0, "jitter": 0},
 }
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",

@@ -41,6 +41,7 @@ class SourcesSpider(scrapy.Spider):
         spec = spider.digests_arg or crawler.settings.get("DIGESTS")
         # Validated here, before anything is opened: a wrong path fails the run at once.
         spider.sources = inputs.resolve(spec)
+        archive_for(crawler)  # take the archive's lock now: a held or unwritable archive fails fast
         spider.max_attempts = crawler.settings.getint("MAX_ATTEMPTS_PER_URL")
         spider.scheduled: set[str] = set()
         return spider

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from werkzeug import Response
 
-from tests.conftest import SHARED, article_html, citations, run_crawl, sentences
+from tests.conftest import REPO, SHARED, article_html, citations, run_crawl, sentences
 
 
 def _serve_site(server: Any) -> None:
@@ -282,3 +283,15 @@ def test_citations_of_the_real_sample_digests_have_the_hand_counted_links(
     fetched = _page_requests(server)
     assert len(fetched) == len(set(fetched))
     assert len(fetched) == len({r["canonical_url"] for r in rows if r["canonical_url"]})
+
+
+def test_a_second_crawl_on_a_held_archive_is_refused_naming_the_holder(tmp_path: Path) -> None:
+    from crawler.archive import Archive
+
+    archive = Archive(tmp_path / "archive").open()
+    try:
+        result = run_crawl(tmp_path / "archive", REPO / "examples" / "digests", timeout=60)
+    finally:
+        archive.close()
+    assert result.returncode == 1
+    assert f"held by another crawl (pid {os.getpid()}" in result.stderr

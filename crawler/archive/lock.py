@@ -36,11 +36,7 @@ class ArchiveLock:
         except BlockingIOError:
             holder = _read_holder(fd)
             os.close(fd)
-            raise ArchiveLocked(
-                f"archive {self.path.parent} is held by another crawl "
-                f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
-                f"started {holder.get('started', '?')}); wait for it to finish"
-            ) from None
+            raise ArchiveLocked(_held(self.path, holder)) from None
         previous = _read_holder(fd)
         self.stale = previous or None
         me = {
@@ -53,6 +49,19 @@ class ArchiveLock:
         os.fsync(fd)
         self._fd = fd
 
+    def check(self) -> None:
+        """Raise ArchiveLocked if a live crawl holds the lock; change nothing otherwise."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ArchiveLocked(_held(self.path, _read_holder(fd))) from None
+        finally:
+            os.close(fd)
+
     def release(self) -> None:
         """Clear the holder record (a clean stop) and unlock."""
         if self._fd is None:
@@ -62,6 +71,14 @@ class ArchiveLock:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None
+
+
+def _held(path: Path, holder: dict[str, Any]) -> str:
+    return (
+        f"archive {path.parent} is held by another crawl (pid {holder.get('pid', '?')} on "
+        f"{holder.get('host', '?')}, started {holder.get('started', '?')}); "
+        "wait for it to finish"
+    )
 
 
 def _read_holder(fd: int) -> dict[str, Any]:
