@@ -93,3 +93,17 @@ class FetchOutcome:
     extracted: Extracted | None = None
     body_sha256: str | None = None
     aliases: list[str] = field(default_factory=list)  # other canonical URLs of the same page
+
+
+@dataclass
+class AttachmentOutcome:
+    """How the fetch of an article's attachment (an image, an arXiv PDF) ended."""
+
+    article_id: str
+    url: str
+    status: str  # archived | failed | gone | blocked | skipped | refused
+    reason: str | None = None
+    http_status: int | None = None
+    content_type: str | None = None
+    size: int = 0
+    original: Any = None  # crawler.archive.warc.Pointer of the response record

@@ -52,7 +52,8 @@ class RunReport:
         total = self._count("sources/links/scheduled")
         rate = done / max(time.time() - self.started, 1e-6)
         logger.info("progress: %d/%d links done (%.1f/s), %d archived, %d failed", done, total,
-                    rate, self._count("sources/links/archived"), self._count("sources/links/failed"))
+                    rate, self._count("sources/links/archived"),
+                    self._count("sources/links/failed"))
 
     def report(self, reason: str) -> dict[str, Any]:
         stats = self.crawler.stats.get_stats()

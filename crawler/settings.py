@@ -24,6 +24,19 @@ MAX_ATTEMPTS_PER_URL = 5
 # A `blocked` link (verification page, rate limit) waits this many seconds before the next
 # run may try it again, doubled with each attempt.
 BLOCKED_BACKOFF = 3600
+# When a site answers with a verification page, a rate limit or 429/503, every further
+# request to it in this run waits at least this long (doubling on each new block).
+BLOCKED_SITE_DELAY = 10.0
+# Images of articles from these sites are stored as originals beside the article (WeChat's
+# images are hotlink-protected: a link to them is no archive). "*" for every site, "" for none.
+ARTICLE_IMAGES_DOMAINS = ["mp.weixin.qq.com"]
+# At most this many images are stored per article.
+ARTICLE_IMAGES_MAX = 60
+# Also fetch and store the PDF of cited arXiv papers (the abs page is always archived).
+ARXIV_PDF = False
+# Pages of these hosts are read by another site's extractor: {"mirror.example:8080":
+# "mp.weixin.qq.com"} for mirrors of a site (and for tests, whose sites run on loopback).
+EXTRACT_AS: dict[str, str] = {}
 # Processes that run text extraction beside the crawl (0: extract on the crawl's own thread).
 EXTRACT_WORKERS = 2
 # Networks or host names that may be fetched although private or loopback (CIDR or names).
@@ -59,16 +72,52 @@ DEFAULT_REQUEST_HEADERS = {
 }
 
 # --- limits and retries -------------------------------------------------------------------
+# Seconds one download may take, connecting and the whole body included.
 DOWNLOAD_TIMEOUT = 30
-DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # articles are < 5 MB, arXiv PDFs < 50 MB
+# A body (once decompressed) larger than this is not stored: the link ends `skipped`, "too
+# large: ...". Articles are < 5 MB, arXiv PDFs < 50 MB.
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+# A body shorter than its Content-Length is a failure ("truncated body"), never stored as whole.
+DOWNLOAD_FAIL_ON_DATALOSS = True
+# Redirects followed per link; a longer chain ends `failed` "too many redirects", a URL about to
+# be requested a third time "redirect loop" (crawler.retry.RedirectGuardMiddleware).
 REDIRECT_MAX_TIMES = 10
+# Retries within a run (crawler.retry.BackoffRetryMiddleware): at most RETRY_TIMES per fetch,
+# after RETRY_BACKOFF_BASE * 2**n seconds (capped at RETRY_BACKOFF_MAX), or after Retry-After
+# for 429 and 503. A Retry-After over RETRY_AFTER_MAX seconds is not waited for: the link ends
+# `blocked` and the next run that may try it comes after it.
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 120.0
+# Retried: timeouts, refused, reset or closed connections, truncated bodies. Not retried in
+# the run: DNS failures (the next run tries again), refusals, bodies over DOWNLOAD_MAXSIZE.
+RETRY_EXCEPTIONS = [
+    "scrapy.exceptions.DownloadConnectionRefusedError",
+    "scrapy.exceptions.DownloadFailedError",
+    "scrapy.exceptions.DownloadTimeoutError",
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectError",
+    "twisted.internet.error.ConnectionLost",
+    "twisted.internet.error.TimeoutError",
+    "twisted.web._newclient.ResponseNeverReceived",
+    "scrapy.core.downloader.handlers.http11.TunnelError",
+]
 
 # --- components ---------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # retries that fit the failure (Retry-After, backoff), in place of Scrapy's
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.BackoffRetryMiddleware": 550,
+    # Scrapy's redirect middlewares, ending loops and long chains with a reason
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.retry.MetaRefreshGuardMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.retry.RedirectGuardMiddleware": 600,
     # close to the network, so it sees every hop's bytes as served (before decompression)
     "crawler.warcrecorder.WarcRecorderMiddleware": 950,
     # last before the download: refuses non-http(s) and private/loopback hosts on every hop

@@ -28,7 +28,7 @@ class WarcRecorderMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if "link_id" not in request.meta:
+        if "link_id" not in request.meta and "attachment_of" not in request.meta:
             return response  # robots.txt and digest downloads are not cited pages
         if "cached" in response.flags:
             return response

@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from urllib.parse import urlsplit, urlunsplit
 
 from scrapy.crawler import Crawler
 
@@ -26,6 +27,7 @@ class ExtractPipeline:
     def __init__(self, crawler: Crawler, workers: int):
         self.crawler = crawler
         self.workers = workers
+        self.extract_as = crawler.settings.getdict("EXTRACT_AS")
         self.pool: Executor | None = None
 
     @classmethod
@@ -41,10 +43,16 @@ class ExtractPipeline:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
+    def _as_site(self, url: str) -> str:
+        """The URL the extractor sees: its host replaced when EXTRACT_AS names one."""
+        parts = urlsplit(url)
+        site = self.extract_as.get(parts.netloc)
+        return urlunsplit(parts._replace(netloc=site)) if site else url
+
     async def process_item(self, item: object) -> object:
         if not isinstance(item, FetchOutcome) or item.status is not None:
             return item
-        url = item.final_url or item.canonical_url
+        url = self._as_site(item.final_url or item.canonical_url)
         try:
             if self.pool is None:
                 item.extracted = extract(url, item.body, item.content_type)

@@ -6,12 +6,16 @@ import logging
 import time
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
 
-from crawler.items import DigestRead, FetchOutcome
-from crawler.runtime import archive_for
 from crawler.archive.store import now_iso
+from crawler.backoff import back_off
+from crawler.extractors import arxiv_id
+from crawler.items import AttachmentOutcome, DigestRead, FetchOutcome
+from crawler.retry import retry_after_seconds
+from crawler.runtime import archive_for
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +30,9 @@ class StorePipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.backoff = crawler.settings.getfloat("BLOCKED_BACKOFF")
+        self.image_domains = crawler.settings.getlist("ARTICLE_IMAGES_DOMAINS")
+        self.images_max = crawler.settings.getint("ARTICLE_IMAGES_MAX")
+        self.arxiv_pdf = crawler.settings.getbool("ARXIV_PDF")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -38,6 +45,14 @@ class StorePipeline:
             self.stats.inc_value("sources/links/new", counts["new_links"])
         elif isinstance(item, FetchOutcome):
             self._store_outcome(item)
+        elif isinstance(item, AttachmentOutcome):
+            outcome: dict[str, Any] = {"status": item.status, "reason": item.reason,
+                                       "http_status": item.http_status,
+                                       "content_type": item.content_type, "bytes": item.size,
+                                       "original": item.original.as_dict() if item.original
+                                       else None}
+            archive.record_attachment(item.article_id, item.url, outcome)
+            self.stats.inc_value(f"sources/attachments/{item.status}")
         return item
 
     def _store_outcome(self, item: FetchOutcome) -> None:
@@ -52,6 +67,10 @@ class StorePipeline:
             state = archive.index.link(item.link_id)
             attempts = (state["attempts"] if state else 0) + 1
             next_attempt = time.time() + self.backoff * 2 ** (attempts - 1)
+            asked = retry_after_seconds(
+                next((v for k, v in item.headers if k.lower() == "retry-after"), None))
+            if asked is not None:  # the site asked for longer than our back-off
+                next_attempt = max(next_attempt, time.time() + asked)
         article: dict[str, Any] | None = None
         if status == "archived" and ex is not None:
             article = {k: v for k, v in asdict(ex).items() if k in _ARTICLE_FIELDS}
@@ -77,7 +96,7 @@ class StorePipeline:
                 fetch["extractor"] = ex.extractor
                 fetch["page_state"] = {"status": ex.status, "reason": ex.reason,
                                        "extra": ex.extra if ex.status != "archived" else {}}
-        archive.record_outcome(
+        article_id = archive.record_outcome(
             item.link_id,
             item.canonical_url,
             status=status,
@@ -91,9 +110,40 @@ class StorePipeline:
             aliases=tuple(item.aliases),
         )
         self.stats.inc_value(f"sources/links/{status}")
+        if article_id is not None and ex is not None:
+            self._schedule_attachments(article_id, item, ex.images, ex.extra)
+        if status == "blocked":
+            back_off(self.crawler, item.final_url or item.canonical_url, reason or "blocked")
         if status != "archived":
             self.stats.inc_value(f"sources/{status}/{_reason_key(reason)}")
             logger.info("%s: %s (%s)", item.canonical_url, status, reason)
+
+
+    def _wants_images(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(d == "*" or host == d or host.endswith("." + d) for d in self.image_domains)
+
+    def _schedule_attachments(
+        self, article_id: str, item: FetchOutcome, images: list[str], extra: dict[str, Any]
+    ) -> None:
+        """Queue the article's images (sites in ARTICLE_IMAGES_DOMAINS) and arXiv PDF."""
+        urls: list[str] = []
+        if self._wants_images(item.canonical_url):
+            urls += [u for u in images if u.startswith(("http://", "https://"))][
+                : self.images_max
+            ]
+        if self.arxiv_pdf:
+            paper = extra.get("arxiv_id") or arxiv_id(item.canonical_url)
+            if paper:
+                urls.append(f"https://arxiv.org/pdf/{paper}")
+        if not urls:
+            return
+        engine, spider = self.crawler.engine, self.crawler.spider
+        if engine is None or not hasattr(spider, "attachment"):
+            return
+        for url in archive_for(self.crawler).plan_attachments(article_id, urls):
+            engine.crawl(spider.attachment(article_id, url, item.final_url))
+            self.stats.inc_value("sources/attachments/scheduled")
 
 
 def _reason_key(reason: str | None) -> str:

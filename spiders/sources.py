@@ -16,8 +16,8 @@ from twisted.python.failure import Failure
 from crawler import inputs
 from crawler.archive.index import FINAL
 from crawler.digests import DigestError, parse_digest
-from crawler.failures import describe_failure, status_for_http
-from crawler.items import DigestRead, FetchOutcome
+from crawler.failures import describe_failure, describe_response, status_for_http
+from crawler.items import AttachmentOutcome, DigestRead, FetchOutcome
 from crawler.runtime import archive_for
 from crawler.urls import InvalidURL, canonicalize, url_id
 
@@ -154,7 +154,7 @@ class SourcesSpider(scrapy.Spider):
     def parse_page(self, response: Response) -> Iterator[FetchOutcome]:
         meta = response.meta
         hops = meta.get("warc_hops") or []
-        status, reason = status_for_http(response.status)
+        status, reason = describe_response(response)
         ip = getattr(response, "ip_address", None)
         yield FetchOutcome(
             link_id=meta["link_id"],
@@ -174,6 +174,40 @@ class SourcesSpider(scrapy.Spider):
             redirects=list(meta.get("redirect_urls", [])),
             original=hops[-1] if hops else None,
         )
+
+    # -- attachments: images of WeChat articles, arXiv PDFs -------------------------------
+    def attachment(self, article_id: str, url: str, referer: str | None) -> scrapy.Request:
+        """A request for an attachment of a stored article (scheduled by the store)."""
+        return scrapy.Request(
+            url,
+            callback=self.parse_attachment,
+            errback=self.attachment_failed,
+            headers={"Referer": referer} if referer else None,
+            meta={"attachment_of": article_id, "attachment_url": url,
+                  "handle_httpstatus_list": _HTTP_ERRORS},
+            dont_filter=True,
+            priority=-1,
+        )
+
+    def parse_attachment(self, response: Response) -> Iterator[AttachmentOutcome]:
+        hops = response.meta.get("warc_hops") or []
+        status, reason = status_for_http(response.status)
+        yield AttachmentOutcome(
+            article_id=response.meta["attachment_of"],
+            url=response.meta["attachment_url"],
+            status=status or "archived",
+            reason=reason,
+            http_status=response.status,
+            content_type=_header(response, b"Content-Type"),
+            size=len(response.body),
+            original=hops[-1] if hops else None,
+        )
+
+    def attachment_failed(self, failure: Failure) -> Iterator[AttachmentOutcome]:
+        status, reason = describe_failure(failure)
+        meta = failure.request.meta
+        yield AttachmentOutcome(article_id=meta["attachment_of"], url=meta["attachment_url"],
+                                status=status, reason=reason)
 
     def fetch_failed(self, failure: Failure) -> Iterator[FetchOutcome]:
         request = failure.request

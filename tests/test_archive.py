@@ -14,7 +14,6 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive import Archive
-from crawler.archive.lock import ArchiveLocked
 from crawler.archive.verify import verify
 from crawler.archive.warcfile import good_prefix, scan
 from crawler.items import Digest, Entry, Link

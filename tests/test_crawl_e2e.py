@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from warcio.archiveiterator import ArchiveIterator
 from werkzeug import Response
 
@@ -21,7 +20,8 @@ def _serve_site(server: Any) -> None:
     for slug, topic in (("a1", "大模型推理"), ("a2", "具身智能"), ("a3", "芯片设计"),
                         ("a4", "开源社区")):
         server.expect_request(f"/news/{slug}.html").respond_with_data(
-            article_html(f"{topic}新进展", sentences(topic)), content_type="text/html; charset=utf-8"
+            article_html(f"{topic}新进展", sentences(topic)),
+            content_type="text/html; charset=utf-8",
         )
     same = article_html("同一篇文章", sentences("重复内容"))
     for slug in ("dup1", "dup2"):
@@ -103,7 +103,6 @@ def test_crawl_archives_every_cited_link_once(robots_ok: Any, tmp_path: Path) ->
     rows = citations(archive)
     # hangye: 2 + 2 + 1 + 1 links; ribao: 1 + 1 (related) + 1 + 1 (invalid)
     assert len(rows) == 10
-    by_url = {(r["digest"], r["url"]): r for r in rows}
     assert {r["role"] for r in rows if r["url"].endswith("/news/a4.html")} == {"related"}
     statuses = sorted(r["status"] for r in rows)
     assert statuses == ["archived"] * 8 + ["gone", "invalid"]

@@ -291,6 +291,29 @@ class Archive:
         self.index.put_article(article_id, body_sha256)
         return article_id
 
+    def plan_attachments(self, article_id: str, urls: list[str]) -> list[str]:
+        """Mark attachments as pending in the article record; return the ones not seen yet."""
+        path = layout.article_path(self.root, article_id)
+        record = atomic.read_json(path)
+        if record is None:
+            return []
+        known = record.setdefault("attachments", {})
+        new = [u for u in dict.fromkeys(urls) if u not in known]
+        for url in new:
+            known[url] = {"status": "pending"}
+        if new:
+            atomic.write_json(path, record)
+        return new
+
+    def record_attachment(self, article_id: str, url: str, outcome: dict[str, Any]) -> None:
+        """Map an attachment URL to its stored original (or to why it is not stored)."""
+        path = layout.article_path(self.root, article_id)
+        record = atomic.read_json(path)
+        if record is None:
+            return
+        record.setdefault("attachments", {})[url] = outcome
+        atomic.write_json(path, record)
+
     def write_run_report(self, run_id: str, report: dict[str, Any]) -> Path:
         path = self.root / layout.RUNS / f"{run_id}.json"
         atomic.write_json(path, report)
