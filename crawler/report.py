@@ -4,6 +4,7 @@ and the exit code that tells cron whether the run failed."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -29,7 +30,8 @@ class RunReport:
         self.interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
         self.max_error_rate = crawler.settings.getfloat("MAX_ERROR_RATE")
         self.started = time.time()
-        self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.started))
+        # the pid keeps the reports of a distributed run's processes apart
+        self.run_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(self.started))}-{os.getpid()}"
         self.loop: task.LoopingCall | None = None
 
     @classmethod

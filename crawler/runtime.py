@@ -26,6 +26,7 @@ def archive_for(crawler: Crawler) -> Archive:
             settings.get("ARCHIVE_DIR"),
             warc_max_bytes=settings.getint("WARC_MAX_BYTES"),
             info=info,
+            shared=bool(settings.get("REDIS_URL")),
         ).open()
         setattr(crawler, _ATTR, archive)
         crawler.signals.connect(lambda: _close(crawler), signal=signals.engine_stopped, weak=False)

@@ -49,6 +49,13 @@ PROGRESS_INTERVAL = 30.0
 # ended `failed` (network errors, server errors). Gone and blocked links do not count.
 MAX_ERROR_RATE = 0.5
 
+# Distributed mode: a Redis URL shares one frontier among several crawl processes
+# (crawler.distributed); they write into one archive. Empty: a single crawl, no Redis needed.
+REDIS_URL = ""
+# Name shared by all processes of one distributed run (Redis keys); default: the UTC date.
+DISTRIBUTED_RUN = ""
+ADDONS = {"crawler.distributed.DistributedAddon": 0}
+
 # --- politeness ---------------------------------------------------------------------------
 USER_AGENT = f"sources/{__version__} (+{CONTACT_URL})"
 ROBOTSTXT_OBEY = True

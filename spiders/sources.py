@@ -54,7 +54,7 @@ class SourcesSpider(scrapy.Spider):
             if source.startswith(("http://", "https://")):
                 yield scrapy.Request(
                     source, callback=self.parse_digest_response, errback=self.digest_failed,
-                    meta={"digest_source": source}, dont_filter=True, priority=10,
+                    meta={"digest_source": source}, priority=10,
                 )
                 continue
             try:

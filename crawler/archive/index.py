@@ -40,7 +40,8 @@ class Index:
 
     def __init__(self, path: Path):
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                  timeout=60)  # processes of a distributed run share it
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
@@ -51,7 +52,7 @@ class Index:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """`with index.transaction():` groups writes into one commit (not re-entrant)."""
-        self.db.execute("BEGIN")
+        self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:

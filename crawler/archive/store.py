@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -34,8 +37,9 @@ class Archive:
     """An archive directory opened for writing by one crawl (see ARCHIVE.md for the layout)."""
 
     def __init__(self, root: Path | str, *, warc_max_bytes: int = 1_000_000_000,
-                 info: dict[str, Any] | None = None):
+                 info: dict[str, Any] | None = None, shared: bool = False):
         self.root = Path(root)
+        self.shared = shared  # one of several processes of a distributed run
         self.warc_max_bytes = warc_max_bytes
         self.info = info or {}
         self.lock = ArchiveLock(self.root / layout.LOCK)
@@ -47,7 +51,7 @@ class Archive:
     def open(self) -> Archive:
         """Create or open the archive, take the lock, recover from a crashed run if needed."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.lock.acquire()
+        self.lock.acquire(shared=self.shared)
         try:
             manifest = atomic.read_json(self.root / layout.MANIFEST)
             if manifest is None:
@@ -66,7 +70,7 @@ class Archive:
             index_path = self.root / layout.INDEX
             fresh_index = not index_path.exists()
             self.index = Index(index_path)
-            if self.lock.stale is not None:
+            if self.lock.stale:
                 from crawler.archive.recovery import recover
 
                 logger.warning("archive %s: previous crawl %s did not stop cleanly; recovering",
@@ -86,6 +90,23 @@ class Archive:
         self.warc.close()
         self.index.close()
         self.lock.release()
+
+    @contextlib.contextmanager
+    def _exclusive(self, path: Path) -> Iterator[None]:
+        """Serialise read-modify-write of one record among the processes of a distributed run.
+
+        A single crawl is the only writer (the archive lock), so it skips the file lock.
+        """
+        if not self.shared:
+            yield
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.parent / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     # -- reading state -------------------------------------------------------------------
     def link_record(self, link_id: str) -> dict[str, Any] | None:
@@ -195,19 +216,20 @@ class Archive:
     ) -> int:
         """Replace `digest_id`'s citations in a link record; create it as pending. 1 if new."""
         path = layout.link_path(self.root, link_id)
-        record = atomic.read_json(path)
-        created = record is None
-        if record is None:
-            if canonical_url is None:
-                return 0
-            record = _new_link(link_id, canonical_url)
-            alias = self.index.alias(canonical_url)
-            if alias and alias != link_id:
-                record.update(self._copy_outcome(alias))
-        kept = [c for c in record["cited_by"] if c["digest"] != digest_id]
-        record["cited_by"] = sorted(kept + citations,
-                                    key=lambda c: (c["digest"], c["entry"], c["url"]))
-        atomic.write_json(path, record)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            created = record is None
+            if record is None:
+                if canonical_url is None:
+                    return 0
+                record = _new_link(link_id, canonical_url)
+                alias = self.index.alias(canonical_url)
+                if alias and alias != link_id:
+                    record.update(self._copy_outcome(alias))
+            kept = [c for c in record["cited_by"] if c["digest"] != digest_id]
+            record["cited_by"] = sorted(kept + citations,
+                                        key=lambda c: (c["digest"], c["entry"], c["url"]))
+            atomic.write_json(path, record)
         self.index.put_link(link_id, record["canonical_url"], record["status"],
                             record["attempts"], record.get("next_attempt"), record["article"])
         return int(created)
@@ -244,21 +266,22 @@ class Archive:
         if article is not None:
             article_id = self._store_article(link_id, article, body_sha256 or "", original)
         path = layout.link_path(self.root, link_id)
-        record = atomic.read_json(path) or _new_link(link_id, canonical_url)
-        attempts = int(record.get("attempts", 0)) + 1
-        record.update(
-            status=status,
-            reason=reason,
-            http_status=http_status,
-            attempts=attempts,
-            last_attempt=now_iso(),
-            next_attempt=next_attempt,
-            fetch=fetch,
-            original=original.as_dict() if original else record.get("original"),
-            article=article_id,
-        )
-        record.pop("same_as", None)
-        atomic.write_json(path, record)
+        with self._exclusive(path):
+            record = atomic.read_json(path) or _new_link(link_id, canonical_url)
+            attempts = int(record.get("attempts", 0)) + 1
+            record.update(
+                status=status,
+                reason=reason,
+                http_status=http_status,
+                attempts=attempts,
+                last_attempt=now_iso(),
+                next_attempt=next_attempt,
+                fetch=fetch,
+                original=original.as_dict() if original else record.get("original"),
+                article=article_id,
+            )
+            record.pop("same_as", None)
+            atomic.write_json(path, record)
         with self.index.transaction():
             self.index.put_link(link_id, canonical_url, status, attempts, next_attempt,
                                 article_id)
@@ -274,45 +297,48 @@ class Archive:
         if article_id is None:
             article_id = sha256_hex(text)[:32] if text.strip() else body_sha256[:32]
         path = layout.article_path(self.root, article_id)
-        record = atomic.read_json(path)
-        if record is None:
-            record = dict(article)
-            record.update(
-                schema_version=layout.SCHEMA_VERSION,
-                id=article_id,
-                body_sha256=body_sha256,
-                text_chars=len(text),
-                original=original.as_dict() if original else None,
-                links=[link_id],
-            )
-        elif link_id not in record["links"]:
-            record["links"] = sorted([*record["links"], link_id])
-        atomic.write_json(path, record)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None:
+                record = dict(article)
+                record.update(
+                    schema_version=layout.SCHEMA_VERSION,
+                    id=article_id,
+                    body_sha256=body_sha256,
+                    text_chars=len(text),
+                    original=original.as_dict() if original else None,
+                    links=[link_id],
+                )
+            elif link_id not in record["links"]:
+                record["links"] = sorted([*record["links"], link_id])
+            atomic.write_json(path, record)
         self.index.put_article(article_id, body_sha256)
         return article_id
 
     def plan_attachments(self, article_id: str, urls: list[str]) -> list[str]:
         """Mark attachments as pending in the article record; return the ones not seen yet."""
         path = layout.article_path(self.root, article_id)
-        record = atomic.read_json(path)
-        if record is None:
-            return []
-        known = record.setdefault("attachments", {})
-        new = [u for u in dict.fromkeys(urls) if u not in known]
-        for url in new:
-            known[url] = {"status": "pending"}
-        if new:
-            atomic.write_json(path, record)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None:
+                return []
+            known = record.setdefault("attachments", {})
+            new = [u for u in dict.fromkeys(urls) if u not in known]
+            for url in new:
+                known[url] = {"status": "pending"}
+            if new:
+                atomic.write_json(path, record)
         return new
 
     def record_attachment(self, article_id: str, url: str, outcome: dict[str, Any]) -> None:
         """Map an attachment URL to its stored original (or to why it is not stored)."""
         path = layout.article_path(self.root, article_id)
-        record = atomic.read_json(path)
-        if record is None:
-            return
-        record.setdefault("attachments", {})[url] = outcome
-        atomic.write_json(path, record)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None:
+                return
+            record.setdefault("attachments", {})[url] = outcome
+            atomic.write_json(path, record)
 
     def write_run_report(self, run_id: str, report: dict[str, Any]) -> Path:
         path = self.root / layout.RUNS / f"{run_id}.json"

@@ -40,4 +40,4 @@ class Command(ScrapyCrawl):
             probe.unlink()
         except OSError as exc:
             raise OSError(f"archive {root} is not writable: {exc.strerror or exc}") from None
-        ArchiveLock(root / layout.LOCK).check()
+        ArchiveLock(root / layout.LOCK).check(shared=bool(self.settings.get("REDIS_URL")))

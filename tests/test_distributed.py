@@ -1,0 +1,107 @@
+"""Distributed mode: two crawler processes share one Redis frontier and one archive."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug import Request, Response
+
+from tests.conftest import FAST, REPO, article_html, citations, sentences
+
+PAGES = 300
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server on a free loopback port, for this test only."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed; .ci/run installs it")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _page(request: Request) -> Response:
+    time.sleep(0.02)
+    n = request.path.rsplit("/", 1)[-1].split(".")[0]
+    return Response(article_html(f"分布式第{n}篇", sentences(f"分布式{n}", 3)),
+                    content_type="text/html; charset=utf-8")
+
+
+def test_two_processes_fetch_each_url_once_into_one_sound_archive(
+    robots_ok: Any, redis_url: str, tmp_path: Path
+) -> None:
+    server = robots_ok
+    for n in range(PAGES):
+        server.expect_request(f"/p/{n}.html").respond_with_handler(_page)
+    base = server.url_for("").rstrip("/")
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    for d in range(3):
+        items = "\n".join(f"- [第{n}篇]({base}/p/{n}.html)，摘要" for n in range(d, PAGES, 3))
+        (digests / f"d{d}.md").write_text(f"# 日报 {d}\n\n## 更多动态\n\n{items}\n",
+                                          encoding="utf-8")
+    archive = tmp_path / "archive"
+    run = f"test-{uuid.uuid4().hex[:8]}"
+    args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
+            "-s", f"ARCHIVE_DIR={archive}", "-s", f"REDIS_URL={redis_url}",
+            "-s", f"DISTRIBUTED_RUN={run}", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4"]
+    for name, value in FAST.items():
+        args += ["-s", f"{name}={value}"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    procs = [subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300)[1] for p in procs]
+    for proc, err in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err[-3000:]
+
+    fetched = Counter(req.path for req, _ in server.log if req.path.startswith("/p/"))
+    assert len(fetched) == PAGES
+    assert set(fetched.values()) == {1}, [p for p, c in fetched.items() if c > 1][:5]
+    # both processes took part
+    reports = [json.loads(p.read_text()) for p in (archive / "runs").glob("*.json")]
+    per_process = [r["links"]["archived"] for r in reports]
+    assert sum(per_process) == PAGES and min(per_process) > 0, per_process
+
+    rows = citations(archive)
+    assert len(rows) == PAGES and {r["status"] for r in rows} == {"archived"}
+    checked = subprocess.run([sys.executable, "-m", "crawler.archive", "verify", str(archive)],
+                             cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    assert len({p.name.rsplit("-", 1)[-1] for p in (archive / "warc").glob("*.warc.gz")}) == 2
