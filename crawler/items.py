@@ -71,6 +71,7 @@ class DigestRead:
     digest: Digest
     raw: bytes
     read_at: float
+    file_stat: tuple[int, int] | None = None  # (size, mtime_ns) of a local digest file
 
 
 @dataclass

@@ -22,6 +22,16 @@ EXIT_CODE = 0
 _OUTCOMES = ("archived", "gone", "blocked", "failed", "skipped", "refused")
 
 
+def _sites(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Outcomes per site, from the `sources/sites/<host>/<status>` stats."""
+    sites: dict[str, dict[str, int]] = {}
+    for key, value in stats.items():
+        if key.startswith("sources/sites/"):
+            host, _, status = key.removeprefix("sources/sites/").rpartition("/")
+            sites.setdefault(host, {})[status] = int(value)
+    return dict(sorted(sites.items()))
+
+
 class RunReport:
     """Logs progress every PROGRESS_INTERVAL seconds and writes `runs/<id>.json` at the end."""
 
@@ -82,14 +92,18 @@ class RunReport:
                 "new": self._count("sources/links/new"),
                 "scheduled": self._count("sources/links/scheduled"),
                 "resumed": self._count("sources/links/resumed"),
+                "already_archived": self._count("sources/links/skipped/archived"),
                 **links,
             },
+            "sites": _sites(stats),
             "reasons": by_reason,
             "bytes": {"warc": self._count("sources/warc/bytes"),
                       "downloaded": self._count("downloader/response_bytes")},
         }
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        from crawler.runtime import archive_for
+
         global EXIT_CODE
         if self.loop is not None and self.loop.running:
             self.loop.stop()
@@ -106,9 +120,9 @@ class RunReport:
             failures.append(f"crawl ended early: {reason}")
         report["failed"] = failures
         EXIT_CODE = 1 if failures else 0
-        from crawler.runtime import archive_for
-
-        path = archive_for(self.crawler).write_run_report(self.run_id, report)
+        archive = archive_for(self.crawler)
+        report["archive"] = archive.index.citation_tally()
+        path = archive.write_run_report(self.run_id, report)
         lk = report["links"]
         logger.info(
             "summary: %d digest(s) read, %d unchanged, %d failed; %d entries; %d links cited "

@@ -42,6 +42,8 @@ class StorePipeline:
         archive = archive_for(self.crawler)
         if isinstance(item, DigestRead):
             counts = archive.record_digest(item.digest, item.raw, item.read_at)
+            if item.file_stat is not None:
+                archive.note_digest_file(item.digest.source, *item.file_stat)
             self.stats.inc_value("sources/links/new", counts["new_links"])
         elif isinstance(item, FetchOutcome):
             self._store_outcome(item)
@@ -110,6 +112,8 @@ class StorePipeline:
             aliases=tuple(item.aliases),
         )
         self.stats.inc_value(f"sources/links/{status}")
+        site = urlsplit(item.canonical_url).hostname or "?"
+        self.stats.inc_value(f"sources/sites/{site}/{status}")
         if article_id is not None and ex is not None:
             self._schedule_attachments(article_id, item, ex.images, ex.extra)
         if status == "blocked":

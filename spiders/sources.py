@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -58,11 +59,16 @@ class SourcesSpider(scrapy.Spider):
                 )
                 continue
             try:
+                info = Path(source).stat()
+                file_stat = (info.st_size, info.st_mtime_ns)
+                if archive.digest_file_unchanged(source, *file_stat):
+                    stats.inc_value("sources/digests/unchanged")
+                    continue
                 raw = Path(source).read_bytes()
             except OSError as exc:
                 self._digest_error(source, f"cannot read: {exc.strerror or exc}")
                 continue
-            for item in self.read_digest(raw, source):
+            for item in self.read_digest(raw, source, file_stat):
                 yield item
         # Links cited earlier that still need work: resumed after a crash, or retried.
         resumed = 0
@@ -87,15 +93,17 @@ class SourcesSpider(scrapy.Spider):
         errors = self.crawler.stats.get_value("sources/digests/errors") or []
         self.crawler.stats.set_value("sources/digests/errors", [*errors, f"{source}: {why}"])
 
-    def read_digest(self, raw: bytes, source: str) -> Iterator[Any]:
+    def read_digest(
+        self, raw: bytes, source: str, file_stat: tuple[int, int] | None = None
+    ) -> Iterator[Any]:
         """Parse one digest, yield it for storage and a request for each link to fetch."""
         stats = self.crawler.stats
         archive = archive_for(self.crawler)
-        import hashlib
-
         if archive.digest_seen(hashlib.sha256(raw).hexdigest()):
             stats.inc_value("sources/digests/unchanged")
             logger.debug("digest %s: unchanged since it was read, skipped", source)
+            if file_stat is not None:
+                archive.note_digest_file(source, *file_stat)
             return
         try:
             digest = parse_digest(raw, source)
@@ -114,7 +122,7 @@ class SourcesSpider(scrapy.Spider):
                     stats.inc_value("sources/links/invalid")
         logger.info("digest %s: %d entries, %d links", source, len(digest.entries),
                     sum(len(e.links) for e in digest.entries))
-        yield DigestRead(digest=digest, raw=raw, read_at=time.time())
+        yield DigestRead(digest=digest, raw=raw, read_at=time.time(), file_stat=file_stat)
         for entry in digest.entries:
             for link in entry.links:
                 if link.canonical_url:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -294,3 +296,47 @@ def test_a_second_crawl_on_a_held_archive_is_refused_naming_the_holder(tmp_path:
         archive.close()
     assert result.returncode == 1
     assert f"held by another crawl (pid {os.getpid()}" in result.stderr
+
+
+def test_a_changed_digest_is_read_again_and_the_report_adds_up(
+    robots_ok: Any, tmp_path: Path
+) -> None:
+    server = robots_ok
+    _serve_site(server)
+    server.expect_request("/news/new.html").respond_with_data(
+        article_html("新增文章", sentences("新增")), content_type="text/html; charset=utf-8")
+    base = server.url_for("").rstrip("/")
+    digests = _digests(tmp_path / "digests", base)
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, digests).returncode == 0
+
+    ribao = digests / "ribao-2026-02-06.md"
+    text = ribao.read_text(encoding="utf-8")
+    text = text.replace(f"正文提到了 [开源社区]({base}/news/a4.html) 的工作。", "正文。")
+    text = text.replace("## 更多动态\n", f"## 更多动态\n\n- [新增]({base}/news/new.html)，摘要\n")
+    ribao.write_text(text, encoding="utf-8")
+    second = run_crawl(archive, digests)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "1 digest(s) read, 1 unchanged" in second.stderr
+    assert [p for p in _page_requests(server) if p == "/news/new.html"] == ["/news/new.html"]
+
+    rows = citations(archive)
+    assert len(rows) == 10
+    assert not [r for r in rows if r["url"].endswith("/news/a4.html")]
+    for path in (archive / "links").glob("*/*.json"):
+        record = json.loads(path.read_text())
+        if record["canonical_url"].endswith("/news/a4.html"):
+            assert record["cited_by"] == [] and record["status"] == "archived"
+
+    report = json.loads(sorted((archive / "runs").glob("*.json"))[-1].read_text())
+    tally = report["archive"]
+    assert tally["rows"] == len(rows)
+    assert tally["invalid_rows"] == sum(r["canonical_url"] is None for r in rows)
+    cited_links = {r["link"] for r in rows if r["link"]}
+    by_status: dict[str, set[str]] = {}
+    for r in rows:
+        if r["link"]:
+            by_status.setdefault(r["status"], set()).add(r["link"])
+    assert tally["links"] == len(cited_links)
+    assert tally["links_by_status"] == {k: len(v) for k, v in by_status.items()}
+    assert report["sites"][urlsplit(base).hostname]["archived"] == 1

@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS links(
     id TEXT PRIMARY KEY, canonical_url TEXT NOT NULL, status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL, article TEXT);
 CREATE INDEX IF NOT EXISTS links_status ON links(status);
+CREATE TABLE IF NOT EXISTS digest_stats(
+    source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS aliases(url TEXT PRIMARY KEY, link_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles(id TEXT PRIMARY KEY, body_sha256 TEXT);
 CREATE INDEX IF NOT EXISTS articles_body ON articles(body_sha256);
@@ -116,6 +118,29 @@ class Index:
 
     def status_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, count(*) FROM links GROUP BY status"))
+
+    def citation_tally(self) -> dict[str, Any]:
+        """What `citations` would print, counted: rows, distinct links, links by status."""
+        rows = self.db.execute("SELECT count(*) FROM citations").fetchone()[0]
+        invalid = self.db.execute(
+            "SELECT count(*) FROM citations WHERE link_id IS NULL").fetchone()[0]
+        by_status = dict(self.db.execute(
+            "SELECT l.status, count(DISTINCT l.id) FROM citations c JOIN links l "
+            "ON c.link_id = l.id GROUP BY l.status"))
+        return {"rows": rows, "invalid_rows": invalid, "links": sum(by_status.values()),
+                "links_by_status": by_status}
+
+    # -- digest files already read: (size, mtime) lets a run skip them without reading --
+    def digest_stat_unchanged(self, source: str, size: int, mtime_ns: int) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM digest_stats WHERE source=? AND size=? AND mtime_ns=?",
+            (source, size, mtime_ns)).fetchone()
+        return row is not None
+
+    def put_digest_stat(self, source: str, size: int, mtime_ns: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO digest_stats(source, size, mtime_ns) VALUES (?,?,?)",
+            (source, size, mtime_ns))
 
     # -- aliases and articles ------------------------------------------------------------
     def alias(self, url: str) -> str | None:

@@ -127,6 +127,15 @@ class Archive:
         return self.index.due_links(time.time(), max_attempts)
 
     # -- writing -------------------------------------------------------------------------
+    def digest_file_unchanged(self, source: str, size: int, mtime_ns: int) -> bool:
+        """True when this digest file was recorded with exactly this size and mtime."""
+        return self.index.digest_stat_unchanged(source, size, mtime_ns)
+
+    def note_digest_file(self, source: str, size: int, mtime_ns: int) -> None:
+        """Remember a recorded digest file's size and mtime (an index hint, not a record)."""
+        with self.index.transaction():
+            self.index.put_digest_stat(source, size, mtime_ns)
+
     def record_digest(self, digest: Digest, raw: bytes, read_at: float) -> dict[str, int]:
         """Store a digest: its bytes as a WARC resource, its record, and its link-backs.
 
