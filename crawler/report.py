@@ -116,13 +116,21 @@ class RunReport:
         if fetched and report["links"]["failed"] / fetched > self.max_error_rate:
             failures.append(f"{report['links']['failed']} of {fetched} fetches failed "
                             f"(MAX_ERROR_RATE={self.max_error_rate})")
+        write_errors = self._count("sources/archive/write_errors")
+        if write_errors:
+            failures.append(f"archive unwritable: {write_errors} write(s) failed, first: "
+                            f"{self.crawler.stats.get_value('sources/archive/first_write_error')}")
         if reason not in ("finished", "shutdown"):
             failures.append(f"crawl ended early: {reason}")
         report["failed"] = failures
         EXIT_CODE = 1 if failures else 0
         archive = archive_for(self.crawler)
         report["archive"] = archive.index.citation_tally()
-        path = archive.write_run_report(self.run_id, report)
+        try:
+            path: Any = archive.write_run_report(self.run_id, report)
+        except OSError as exc:
+            path = f"not written ({exc})"
+            EXIT_CODE = 1
         lk = report["links"]
         logger.info(
             "summary: %d digest(s) read, %d unchanged, %d failed; %d entries; %d links cited "

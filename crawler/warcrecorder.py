@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawler.runtime import archive_for
+
+logger = logging.getLogger(__name__)
+
+
+class ArchiveWriteFailed(IgnoreRequest):
+    """The response could not be written to WARC: the link is recorded failed, retried later."""
+
+    sources_status = "failed"
 
 
 class WarcRecorderMiddleware:
@@ -34,7 +44,24 @@ class WarcRecorderMiddleware:
             return response
         archive = archive_for(self.crawler)
         ip = getattr(response, "ip_address", None)
-        pointer = archive.warc.write_exchange(
+        try:
+            pointer = self._write(archive, request, response, ip)
+        except OSError as exc:
+            stats = self.crawler.stats
+            stats.inc_value("sources/archive/write_errors")
+            if not stats.get_value("sources/archive/first_write_error"):
+                stats.set_value("sources/archive/first_write_error", str(exc))
+            logger.error("archive write failed for %s: %s", response.url, exc)
+            raise ArchiveWriteFailed(f"archive write failed: {exc}") from exc
+        hops: list[Any] = request.meta.setdefault("warc_hops", [])
+        hops.append(pointer)
+        self.crawler.stats.inc_value("sources/warc/records", 2)
+        self.crawler.stats.inc_value("sources/warc/bytes", pointer.length)
+        return response
+
+    @staticmethod
+    def _write(archive: Any, request: Request, response: Response, ip: Any) -> Any:
+        return archive.warc.write_exchange(
             url=response.url,
             method=request.method,
             request_headers=_pairs(request.headers),
@@ -46,11 +73,6 @@ class WarcRecorderMiddleware:
             fetched_at=time.time(),
             ip=str(ip) if ip else None,
         )
-        hops: list[Any] = request.meta.setdefault("warc_hops", [])
-        hops.append(pointer)
-        self.crawler.stats.inc_value("sources/warc/records", 2)
-        self.crawler.stats.inc_value("sources/warc/bytes", pointer.length)
-        return response
 
 
 def _pairs(headers: Any) -> list[tuple[bytes, bytes]]:

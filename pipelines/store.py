@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from dataclasses import asdict
 from typing import Any
@@ -39,6 +40,18 @@ class StorePipeline:
         return cls(crawler)
 
     def process_item(self, item: object) -> object:
+        try:
+            self._store(item)
+        except (OSError, sqlite3.Error) as exc:
+            # Disk full, read-only, quota: what is archived stays as it was (atomic writes);
+            # this item is not stored, and the run is reported failed.
+            self.stats.inc_value("sources/archive/write_errors")
+            if not self.stats.get_value("sources/archive/first_write_error"):
+                self.stats.set_value("sources/archive/first_write_error", str(exc))
+            logger.error("archive write failed for %s: %s", _describe(item), exc)
+        return item
+
+    def _store(self, item: object) -> None:
         archive = archive_for(self.crawler)
         if isinstance(item, DigestRead):
             counts = archive.record_digest(item.digest, item.raw, item.read_at)
@@ -55,7 +68,6 @@ class StorePipeline:
                                        else None}
             archive.record_attachment(item.article_id, item.url, outcome)
             self.stats.inc_value(f"sources/attachments/{item.status}")
-        return item
 
     def _store_outcome(self, item: FetchOutcome) -> None:
         archive = archive_for(self.crawler)
@@ -148,6 +160,12 @@ class StorePipeline:
         for url in archive_for(self.crawler).plan_attachments(article_id, urls):
             engine.crawl(spider.attachment(article_id, url, item.final_url))
             self.stats.inc_value("sources/attachments/scheduled")
+
+
+def _describe(item: object) -> str:
+    if isinstance(item, DigestRead):
+        return f"digest {item.digest.source}"
+    return str(getattr(item, "canonical_url", None) or getattr(item, "url", None) or item)
 
 
 def _reason_key(reason: str | None) -> str:

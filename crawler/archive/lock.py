@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Any
 
 
-class ArchiveLocked(RuntimeError):
+class ArchiveError(RuntimeError):
+    """The archive cannot be opened for writing; the message says why and names the path."""
+
+
+class ArchiveLocked(ArchiveError):
     """Another live crawl holds the archive."""
 
 

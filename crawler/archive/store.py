@@ -7,6 +7,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from typing import Any
 from crawler import __version__
 from crawler.archive import atomic, layout
 from crawler.archive.index import Index
-from crawler.archive.lock import ArchiveLock
+from crawler.archive.lock import ArchiveError, ArchiveLock
 from crawler.archive.warc import Pointer, WarcWriter
 from crawler.items import Digest
 
@@ -50,8 +51,11 @@ class Archive:
     # -- life cycle ----------------------------------------------------------------------
     def open(self) -> Archive:
         """Create or open the archive, take the lock, recover from a crashed run if needed."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.lock.acquire(shared=self.shared)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.lock.acquire(shared=self.shared)
+        except OSError as exc:
+            raise ArchiveError(f"archive {self.root} cannot be written: {exc}") from exc
         try:
             manifest = atomic.read_json(self.root / layout.MANIFEST)
             if manifest is None:
@@ -62,14 +66,18 @@ class Archive:
                     "software": f"sources/{__version__}",
                 })
             elif manifest.get("schema_version") != layout.SCHEMA_VERSION:
-                raise RuntimeError(
+                raise ArchiveError(
                     f"{self.root / layout.MANIFEST}: schema_version "
                     f"{manifest.get('schema_version')!r}, this crawler writes "
                     f"{layout.SCHEMA_VERSION}"
                 )
             index_path = self.root / layout.INDEX
             fresh_index = not index_path.exists()
-            self.index = Index(index_path)
+            try:
+                self.index = Index(index_path)
+            except sqlite3.Error as exc:
+                raise ArchiveError(f"archive {self.root}: cannot open {index_path}: {exc} "
+                                   "(disk full? delete it to rebuild it from the files)") from exc
             if self.lock.stale:
                 from crawler.archive.recovery import recover
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import socket
 import threading
@@ -17,6 +18,8 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from crawler import __version__
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "SOURCES"
 # Hop-by-hop framing that Scrapy has already undone: keeping it would make replay tools
@@ -86,7 +89,7 @@ class WarcWriter:
         self.host = socket.gethostname().replace("-", "_").replace(".", "_") or "host"
         self.pid = os.getpid()
         self.serial = 0
-        self._fh: io.BufferedWriter | None = None
+        self._fh: io.FileIO | None = None
         self._path: Path | None = None
         self._writer: _Sha256Writer | None = None
         self._lock = threading.Lock()
@@ -100,7 +103,8 @@ class WarcWriter:
         self.serial += 1
         name = f"{PREFIX}-{stamp}-{self.serial:05d}-{self.host}-{self.pid}.warc.gz"
         self._path = self.directory / name
-        self._fh = open(self._path, "xb")  # noqa: SIM115 - lives until close()
+        # unbuffered: a failed write can be cut back without a buffer flushing behind it
+        self._fh = open(self._path, "xb", buffering=0)  # noqa: SIM115 - lives until close()
         self._writer = _Sha256Writer(self._fh, gzip=True, warc_version="1.1")
         self.files_written.append(name)
         info = dict(self.info, software=f"sources/{__version__}", format="WARC File Format 1.1")
@@ -121,9 +125,21 @@ class WarcWriter:
     def _write(self, record: Any) -> Pointer:
         assert self._fh is not None and self._writer is not None and self._path is not None
         offset = self._fh.tell()
-        self._writer.write_record(record)
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        try:
+            self._writer.write_record(record)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError:
+            # A full disk or a file size limit: take the partial record back out, so the file
+            # still ends with a sound record, and start a new file for the next write.
+            fh, path = self._fh, self._path
+            self._fh = self._writer = self._path = None
+            try:
+                os.ftruncate(fh.fileno(), offset)
+                fh.close()
+            except OSError:
+                logger.error("%s: could not cut a partly written record at %d", path, offset)
+            raise
         return Pointer(
             warc=self._path.relative_to(self.root).as_posix(),
             offset=offset,

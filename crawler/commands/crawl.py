@@ -9,8 +9,8 @@ from pathlib import Path
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
 from crawler import inputs, report
-from crawler.archive import layout
-from crawler.archive.lock import ArchiveLock, ArchiveLocked
+from crawler.archive import Archive, layout
+from crawler.archive.lock import ArchiveError, ArchiveLock
 
 
 class Command(ScrapyCrawl):
@@ -20,7 +20,7 @@ class Command(ScrapyCrawl):
         if args[:1] == ["sources"]:
             try:
                 self._preflight(opts)
-            except (inputs.InputError, ArchiveLocked, OSError) as exc:
+            except (inputs.InputError, ArchiveError, OSError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 self.exitcode = 1
                 return
@@ -40,4 +40,8 @@ class Command(ScrapyCrawl):
             probe.unlink()
         except OSError as exc:
             raise OSError(f"archive {root} is not writable: {exc.strerror or exc}") from None
-        ArchiveLock(root / layout.LOCK).check(shared=bool(self.settings.get("REDIS_URL")))
+        shared = bool(self.settings.get("REDIS_URL"))
+        ArchiveLock(root / layout.LOCK).check(shared=shared)
+        # Open it once (recovering from a crash if needed) so that a broken index, a schema
+        # mismatch or a full disk is one clear line here rather than a traceback later.
+        Archive(root, shared=shared).open().close()

@@ -1,0 +1,79 @@
+"""A disk that fills up mid-run: a clear error, a failed exit, nothing archived lost."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import FAST, REPO, article_html, citations, run_crawl, sentences
+
+
+def _digest(folder: Path, name: str, base: str, pages: range) -> None:
+    items = "\n".join(f"- [第{n}篇]({base}/p/{n}.html)，摘要" for n in pages)
+    (folder / name).write_text(f"# 日报\n\n## 更多动态\n\n{items}\n", encoding="utf-8")
+
+
+def _files(archive: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(archive)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for sub in ("digests", "links", "articles", "warc")
+        for p in (archive / sub).rglob("*") if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def test_disk_full_fails_the_run_clearly_and_loses_nothing(
+    robots_ok: Any, tmp_path: Path
+) -> None:
+    server = robots_ok
+    noise = random.Random(7)
+    for n in range(8):
+        text = sentences(f"主题{n}", 4)
+        if n >= 3:  # large, hard to compress: these records do not fit on the small disk
+            text += ["".join(chr(noise.randint(0x4E00, 0x9FA5)) for _ in range(3000))
+                     for _ in range(10)]
+        body = article_html(f"第{n}篇", text)
+        server.expect_request(f"/p/{n}.html").respond_with_data(
+            body, content_type="text/html; charset=utf-8")
+    base = server.url_for("").rstrip("/")
+    digests = tmp_path / "digests"
+    digests.mkdir()
+    _digest(digests, "a.md", base, range(3))
+    archive = tmp_path / "archive"
+    assert run_crawl(archive, digests).returncode == 0
+    before = _files(archive)
+
+    _digest(digests, "b.md", base, range(3, 8))
+    limit = 256 * 1024  # no file may grow past 24 KB: the new pages' records do not fit
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
+            "-s", f"ARCHIVE_DIR={archive}"]
+    for name, value in FAST.items():
+        args += ["-s", f"{name}={value}"]
+    full = subprocess.run(args, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                          capture_output=True, text=True, timeout=120, preexec_fn=small_disk,
+                          check=False)
+    assert full.returncode == 1, full.stderr[-3000:]
+    assert "archive write failed" in full.stderr
+    assert "archive unwritable" in full.stderr
+
+    after = _files(archive)
+    assert {k: after.get(k) for k in before} == before  # nothing archived was altered
+    checked = subprocess.run([sys.executable, "-m", "crawler.archive", "verify", str(archive)],
+                             cwd=REPO, capture_output=True, text=True, check=False,
+                             env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert checked.returncode == 0, checked.stdout[-3000:]
+
+    # with room again, the next run finishes the job
+    again = run_crawl(archive, digests)
+    assert again.returncode == 0, again.stderr[-3000:]
+    rows = citations(archive)
+    assert len(rows) == 8 and {r["status"] for r in rows} == {"archived"}
