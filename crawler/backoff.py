@@ -16,7 +16,10 @@ def back_off(crawler: Crawler, url: str, reason: str, *, at_least: float | None 
     Applies to every request still queued for that site in this run; AutoThrottle may lower it
     again only slowly, as responses come back fine.
     """
-    engine = crawler.engine
+    try:
+        engine = crawler.engine
+    except RuntimeError:  # Scrapy >= 2.14 raises before a crawl has started
+        return
     if engine is None or engine.downloader is None:
         return
     host = urlsplit(url).hostname or ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 from pathlib import Path
 
 DIGEST_SUFFIXES = (".md", ".markdown", ".txt")
@@ -38,7 +39,8 @@ def resolve(spec: str) -> list[str]:
         elif path.is_file():
             sources.append(str(path))
         elif glob.has_magic(part):
-            found = sorted(p for p in glob.glob(part, recursive=True) if Path(p).is_file())
+            found = sorted(p for p in glob.glob(os.path.expanduser(part), recursive=True)
+                           if Path(p).is_file())
             if not found:
                 raise InputError(f"digests glob {part} matches no file")
             sources.extend(found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 
 from scrapy.crawler import Crawler
 
@@ -21,8 +21,8 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 def clean_text(text: str) -> str:
     """NFC, invisible characters dropped, runs of spaces folded, at most one blank line."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _INVISIBLE.sub("", text)
+    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = unicodedata.normalize("NFC", text)  # after: a removed mark may split a pair
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
@@ -31,7 +31,7 @@ def clean_field(value: str | None) -> str | None:
     """A one-line metadata value, cleaned; None when nothing is left."""
     if value is None:
         return None
-    value = clean_text(value).replace("\n", " ")
+    value = " ".join(line for line in clean_text(value).split("\n") if line)
     return value or None
 
 
@@ -40,8 +40,11 @@ def iso_date(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return value
+    if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", value):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -74,7 +74,7 @@ class StorePipeline:
         ex = item.extracted
         status = item.status or (ex.status if ex else "failed")
         reason = item.reason or (ex.reason if ex else None)
-        if status == "archived" and ex is None:
+        if ex is None and item.status in (None, "archived"):
             status, reason = "failed", "nothing was extracted"
         next_attempt = None
         if status == "blocked":
@@ -154,7 +154,10 @@ class StorePipeline:
                 urls.append(f"https://arxiv.org/pdf/{paper}")
         if not urls:
             return
-        engine, spider = self.crawler.engine, self.crawler.spider
+        try:
+            engine, spider = self.crawler.engine, self.crawler.spider
+        except RuntimeError:  # Scrapy >= 2.14 raises before a crawl has started
+            return
         if engine is None or not hasattr(spider, "attachment"):
             return
         for url in archive_for(self.crawler).plan_attachments(article_id, urls):

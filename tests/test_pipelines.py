@@ -1,0 +1,618 @@
+"""Each item pipeline alone, on a real (not crawling) Scrapy crawler and a tmp_path archive."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
+
+from crawler import settings as project
+from crawler.archive import atomic, layout
+from crawler.items import Digest, DigestRead, Entry, Extracted, FetchOutcome, Link
+from crawler.runtime import archive_for
+from crawler.urls import canonicalize, url_id
+from pipelines.dedupe import DedupePipeline
+from pipelines.extract import ExtractPipeline
+from pipelines.normalize import NormalizePipeline, clean_field, clean_text, iso_date
+from pipelines.store import StorePipeline
+from tests.conftest import article_html, sentences
+
+URL = "https://www.example.com/news/1.html"
+URL2 = "https://www.example.com/news/2.html"
+WECHAT_SHORT = "https://mp.weixin.qq.com/s/Qm9vZGxl"
+WECHAT_LONG = "https://mp.weixin.qq.com/s?__biz=MzI3MTA0MTk1MA==&mid=2652599999&idx=2&sn=4b0c2e9d"
+
+
+def make_crawler(tmp_path: Path, **settings: Any) -> Crawler:
+    """A configured crawler that never crawls; the project's values for the settings used."""
+    return get_crawler(settings_dict={
+        "ARCHIVE_DIR": str(tmp_path / "archive"),
+        "WARC_MAX_BYTES": project.WARC_MAX_BYTES,
+        "BLOCKED_BACKOFF": project.BLOCKED_BACKOFF,
+        "BLOCKED_SITE_DELAY": project.BLOCKED_SITE_DELAY,
+        "EXTRACT_WORKERS": 0,
+        **settings,
+    })
+
+
+@pytest.fixture
+def crawler(tmp_path: Path) -> Iterator[Crawler]:
+    """A crawler whose archive (under tmp_path) is closed after the test."""
+    crawler = make_crawler(tmp_path)
+    yield crawler
+    archive_for(crawler).close()
+
+
+def stat(crawler: Crawler, key: str) -> Any:
+    return crawler.stats.get_value(key)
+
+
+def digest(*urls: str, digest_id: str = "d1") -> Digest:
+    links = [Link(url=u, role="source", text=f"link {i}", canonical_url=canonicalize(u))
+             for i, u in enumerate(urls, 1)]
+    return Digest(id=digest_id, source=f"/tmp/{digest_id}.md", sha256="ab" * 32,
+                  format="generic", title="AI 日报", date="2026-02-05",
+                  entries=[Entry(position=1, title="entry one", links=links)])
+
+
+def outcome(url: str = URL, **fields: Any) -> FetchOutcome:
+    canonical = canonicalize(url)
+    return FetchOutcome(link_id=url_id(canonical), canonical_url=canonical, **fields)
+
+
+def served(url: str = URL, body: bytes = b"<html>page</html>", **fields: Any) -> FetchOutcome:
+    """An outcome for a page that was served (HTTP 200, body hashed as dedupe does)."""
+    fields = {"http_status": 200, "final_url": url, "content_type": "text/html",
+              "fetched_at": time.time(), "body_sha256": hashlib.sha256(body).hexdigest(),
+              **fields}
+    return outcome(url, body=body, **fields)
+
+
+def link_record(crawler: Crawler, url: str) -> dict[str, Any]:
+    record = archive_for(crawler).link_record(url_id(canonicalize(url)))
+    assert record is not None
+    return record
+
+
+def article_record(crawler: Crawler, article_id: str) -> dict[str, Any]:
+    record = archive_for(crawler).article_record(article_id)
+    assert record is not None
+    return record
+
+
+# --- pipelines.normalize -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("e\u0301cole", "\u00e9cole", id="nfc"),
+        pytest.param("a\u200bb", "ab", id="zero-width-space"),
+        pytest.param("\ufeffbom", "bom", id="bom"),
+        pytest.param("a\u200db\u200cc", "abc", id="zero-width-joiners"),
+        pytest.param("soft\u00adhyphen\u2060x", "softhyphenx", id="soft-hyphen-word-joiner"),
+        pytest.param("\u202ertl\u202c", "rtl", id="bidi-marks"),
+        pytest.param("a\x00b\x07c\x1bd\x7fe\x85f", "abcdef", id="c0-c1-controls"),
+        pytest.param("a\u00a0b", "a b", id="nbsp"),
+        pytest.param("a\u3000\u3000b", "a b", id="ideographic-space"),
+        pytest.param("a \t \u2009\u202f b", "a b", id="space-runs-folded"),
+        pytest.param("a\r\nb\rc", "a\nb\nc", id="crlf-and-cr"),
+        pytest.param("a\n\n\nb", "a\n\nb", id="three-newlines"),
+        pytest.param("a\n\n\n\n\n\nb", "a\n\nb", id="many-newlines"),
+        pytest.param("a\r\n \r\n\t\r\n\u3000\r\nb", "a\n\nb", id="blank-lines-with-spaces"),
+        pytest.param("a\n\nb", "a\n\nb", id="one-blank-line-kept"),
+        pytest.param("  first  \n  second\u00a0 ", "first\nsecond", id="lines-stripped"),
+        pytest.param("\n\n text \n\n", "text", id="outer-blank-lines"),
+        pytest.param("中文\u3000标题", "中文 标题", id="cjk"),
+        pytest.param("", "", id="empty"),
+    ],
+)
+def test_clean_text_normalizes(text: str, expected: str) -> None:
+    """clean_text: NFC, invisibles dropped, spaces folded, at most one blank line."""
+    assert clean_text(text) == expected
+
+
+@pytest.mark.parametrize("text", ["e\u200b\u0301", "e\x00\u0301", "e\ufeff\u0301"])
+def test_clean_text_output_is_nfc_after_dropping_invisibles(text: str) -> None:
+    """An invisible character between a letter and its accent still gives the composed letter."""
+    assert clean_text(text) == "\u00e9"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(None, None, id="none"),
+        pytest.param("", None, id="empty"),
+        pytest.param(" \u200b\u3000\n", None, id="nothing-left"),
+        pytest.param("  Title\u00a0 One ", "Title One", id="spaces"),
+        pytest.param("Line one\r\nline two", "Line one line two", id="one-line"),
+        pytest.param("\ufeffe\u0301\u200b", "\u00e9", id="nfc-invisibles"),
+        pytest.param("\u3000林夏\u3000", "林夏", id="ideographic-space"),
+    ],
+)
+def test_clean_field_gives_one_clean_line_or_none(value: str | None, expected: str | None) -> None:
+    """clean_field: one cleaned line, None when nothing is left."""
+    assert clean_field(value) == expected
+
+
+def test_clean_field_joins_paragraphs_with_one_space() -> None:
+    """A value with a blank line in it becomes one line with single spaces."""
+    assert clean_field("Part one\n\n\nPart two") == "Part one Part two"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("2026-02-05", "2026-02-05", id="date-stays-date"),
+        pytest.param(" 2026-02-05 ", "2026-02-05", id="date-stripped"),
+        pytest.param("2026-02-05T14:03:00+08:00", "2026-02-05T14:03:00+08:00", id="offset-kept"),
+        pytest.param("2026-02-05 14:03:00", "2026-02-05T14:03:00+00:00", id="naive-gets-utc"),
+        pytest.param("2026-02-05T14:03", "2026-02-05T14:03:00+00:00", id="no-seconds"),
+        pytest.param("2026-02-05T06:03:00Z", "2026-02-05T06:03:00+00:00", id="zulu"),
+        pytest.param(
+            "2026-02-05T14:03:00.654321+08:00", "2026-02-05T14:03:00+08:00", id="seconds-precision"
+        ),
+        pytest.param("garbage", None, id="garbage"),
+        pytest.param("2026年2月5日", None, id="chinese-date-not-iso"),
+        pytest.param("Feb 5, 2026", None, id="english-date-not-iso"),
+        pytest.param("", None, id="empty"),
+        pytest.param(None, None, id="none"),
+    ],
+)
+def test_iso_date(value: str | None, expected: str | None) -> None:
+    """iso_date: dates stay dates, date-times keep or get an offset, garbage is None."""
+    assert iso_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2026-13-45", None), ("2026-02-30", None), ("20260205", "2026-02-05")],
+)
+def test_iso_date_checks_calendar_dates(value: str, expected: str | None) -> None:
+    """A date that is not on the calendar is None; a date without a time stays a date."""
+    assert iso_date(value) == expected
+
+
+def test_normalize_cleans_every_extracted_field(tmp_path: Path) -> None:
+    """NormalizePipeline cleans text, the metadata fields and the publish date in place."""
+    crawler = make_crawler(tmp_path)
+    ex = Extracted(
+        title="  Cafe\u0301\u200b  News\u00a0 ", author="\u3000林夏\u3000", site="Site\r\nName",
+        language=" zh ", description="\u200b", text="\ufeffPara one\r\n\r\n\r\n\r\nPara\x00 two ",
+        published="2026-02-05 14:03:00", images=["https://img.example.com/a.png"],
+        extra={"account": " raw "},
+    )
+    item = served(extracted=ex)
+    assert NormalizePipeline.from_crawler(crawler).process_item(item) is item
+    assert item.extracted is ex
+    assert (ex.title, ex.author, ex.site, ex.language) == ("Caf\u00e9 News", "林夏", "Site Name",
+                                                           "zh")
+    assert ex.description is None
+    assert ex.text == "Para one\n\nPara two"
+    assert ex.published == "2026-02-05T14:03:00+00:00"
+    assert ex.images == ["https://img.example.com/a.png"] and ex.extra == {"account": " raw "}
+    assert stat(crawler, "sources/normalize/unparsed_date") is None
+
+
+def test_normalize_counts_and_drops_an_unparsable_date(tmp_path: Path) -> None:
+    """An unparsable publish date becomes None and is counted in sources/normalize/unparsed_date."""
+    crawler = make_crawler(tmp_path)
+    pipeline = NormalizePipeline.from_crawler(crawler)
+    for published in ("yesterday", "2026年2月5日"):
+        item = pipeline.process_item(served(extracted=Extracted(published=published)))
+        assert isinstance(item, FetchOutcome) and item.extracted is not None
+        assert item.extracted.published is None
+    pipeline.process_item(served(extracted=Extracted(published=None)))
+    assert stat(crawler, "sources/normalize/unparsed_date") == 2
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        pytest.param({"text": "a\u200bb"}, id="dict"),
+        pytest.param(
+            DigestRead(digest=digest(URL), raw=b"# d\n", read_at=0.0),
+            id="digest-read",
+        ),
+        pytest.param(outcome(status="gone", reason=" HTTP\u00a0404 "), id="outcome-no-extracted"),
+    ],
+)
+def test_normalize_passes_other_items_untouched(tmp_path: Path, item: Any) -> None:
+    """Items other than a FetchOutcome with an Extracted come back as they were."""
+    before = repr(item)
+    assert NormalizePipeline.from_crawler(make_crawler(tmp_path)).process_item(item) is item
+    assert repr(item) == before
+
+
+# --- pipelines.dedupe ----------------------------------------------------------------------
+
+
+def test_dedupe_drops_a_link_already_archived(crawler: Crawler) -> None:
+    """An outcome for a link the archive index holds as archived is dropped and counted."""
+    archive = archive_for(crawler)
+    archive.record_digest(digest(URL, URL2), b"# digest\n", time.time())
+    link_id = url_id(URL)
+    archive.record_outcome(link_id, URL, status="archived", reason=None, http_status=200,
+                           article={"title": "T", "text": "hello"}, body_sha256="cd" * 32)
+    pipeline = DedupePipeline.from_crawler(crawler)
+    with pytest.raises(DropItem, match="archived already"):
+        pipeline.process_item(served(URL))
+    assert stat(crawler, "sources/dropped/already_archived") == 1
+    other = served(URL2)
+    assert pipeline.process_item(other) is other  # pending: fetched
+    assert stat(crawler, "sources/dropped/already_archived") == 1
+
+
+@pytest.mark.parametrize("status", ["failed", "blocked", "gone"])
+def test_dedupe_keeps_a_link_not_archived(crawler: Crawler, status: str) -> None:
+    """A link recorded with another status than archived goes on to the store."""
+    archive_for(crawler).record_outcome(url_id(URL), URL, status=status, reason="x")
+    item = served(URL)
+    assert DedupePipeline.from_crawler(crawler).process_item(item) is item
+    assert stat(crawler, "sources/dropped/already_archived") is None
+
+
+def test_dedupe_hashes_the_body(crawler: Crawler) -> None:
+    """body_sha256 is the sha256 of the body; None when there is no body."""
+    pipeline = DedupePipeline.from_crawler(crawler)
+    item = outcome(URL, body=b"<html>\xe4\xb8\xad</html>", http_status=200)
+    pipeline.process_item(item)
+    assert item.body_sha256 == hashlib.sha256(b"<html>\xe4\xb8\xad</html>").hexdigest()
+    empty = outcome(URL2, status="failed", reason="timeout")
+    pipeline.process_item(empty)
+    assert empty.body_sha256 is None
+
+
+@pytest.mark.parametrize(
+    ("declared", "final_url", "aliases"),
+    [
+        pytest.param(
+            WECHAT_LONG.replace("https", "http") + "&chksm=f1e2#rd",
+            WECHAT_SHORT + "?from=timeline",
+            [WECHAT_LONG],
+            id="wechat-long-link-canonicalized-own-url-excluded",
+        ),
+        pytest.param(
+            None, "https://mp.weixin.qq.com/s/OtherShortLink", [
+                "https://mp.weixin.qq.com/s/OtherShortLink"
+            ], id="redirect-target",
+        ),
+        pytest.param(WECHAT_LONG, WECHAT_LONG + "&scene=1", [WECHAT_LONG], id="no-repeats"),
+        pytest.param(
+            "javascript:void(0)", WECHAT_SHORT, [], id="unusable-declared-ignored"
+        ),
+        pytest.param(None, None, [], id="none"),
+    ],
+)
+def test_dedupe_collects_aliases(
+    crawler: Crawler, declared: str | None, final_url: str | None, aliases: list[str]
+) -> None:
+    """The page's declared canonical URL and final URL, canonicalized, become aliases."""
+    item = outcome(WECHAT_SHORT, http_status=200, body=b"x", final_url=final_url,
+                   extracted=Extracted(extractor="weixin", canonical_url=declared))
+    DedupePipeline.from_crawler(crawler).process_item(item)
+    assert item.aliases == aliases
+
+
+def test_dedupe_keeps_aliases_already_known(crawler: Crawler) -> None:
+    """Aliases already on the item stay and are not repeated."""
+    item = outcome(WECHAT_SHORT, http_status=200, body=b"x", final_url=WECHAT_LONG,
+                   aliases=[WECHAT_LONG])
+    DedupePipeline.from_crawler(crawler).process_item(item)
+    assert item.aliases == [WECHAT_LONG]
+
+
+def test_dedupe_passes_other_items(crawler: Crawler) -> None:
+    """Items that are not fetch outcomes pass unchanged."""
+    item = DigestRead(digest=digest(URL), raw=b"# d\n", read_at=0.0)
+    assert DedupePipeline.from_crawler(crawler).process_item(item) is item
+
+
+# --- pipelines.store -----------------------------------------------------------------------
+
+
+def test_store_records_a_digest_and_its_links_as_pending(crawler: Crawler) -> None:
+    """A DigestRead writes the digest record and a pending link record citing it per link."""
+    pipeline = StorePipeline.from_crawler(crawler)
+    item = DigestRead(digest=digest(URL, URL2), raw=b"# digest\n", read_at=time.time(),
+                      file_stat=(9, 1_770_000_000_000_000_000))
+    assert pipeline.process_item(item) is item
+    archive = archive_for(crawler)
+    path = layout.digest_path(archive.root, "d1")
+    assert path.is_file()
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert record["id"] == "d1" and record["sha256"] == "ab" * 32
+    assert [lk["link_id"] for lk in record["entries"][0]["links"]] == [url_id(URL), url_id(URL2)]
+    for url in (URL, URL2):
+        link = link_record(crawler, url)
+        assert link["status"] == "pending" and link["attempts"] == 0
+        assert link["cited_by"] == [{"digest": "d1", "entry": 1, "role": "source", "url": url}]
+        assert link["id"] == url_id(url)
+    assert stat(crawler, "sources/links/new") == 2
+    assert archive.digest_seen("ab" * 32)
+    assert archive.digest_file_unchanged("/tmp/d1.md", 9, 1_770_000_000_000_000_000)
+    pipeline.process_item(item)  # the same digest again: no new links
+    assert stat(crawler, "sources/links/new") == 2
+
+
+def test_store_archives_an_extracted_page_with_its_article(crawler: Crawler) -> None:
+    """An archived outcome marks the link archived and writes its article with text_chars."""
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.process_item(DigestRead(digest=digest(URL), raw=b"# d\n", read_at=time.time()))
+    text = "第一段。\n第二段 second paragraph."
+    item = served(URL, extracted=Extracted(status="archived", title="标题", text=text,
+                                           author="林夏", published="2026-02-05"))
+    pipeline.process_item(item)
+    link = link_record(crawler, URL)
+    assert link["status"] == "archived" and link["reason"] is None
+    assert link["attempts"] == 1 and link["http_status"] == 200
+    assert link["cited_by"][0]["digest"] == "d1"  # kept from the digest
+    assert link["fetch"]["body_sha256"] == item.body_sha256
+    assert link["fetch"]["body_bytes"] == len(item.body)
+    assert link["fetch"]["extractor"] == "generic"
+    article = article_record(crawler, link["article"])
+    assert article["links"] == [link["id"]]
+    assert article["text"] == text and article["text_chars"] == len(text)
+    assert (article["title"], article["author"], article["published"]) == (
+        "标题", "林夏", "2026-02-05")
+    assert article["url"] == URL and article["body_sha256"] == item.body_sha256
+    assert stat(crawler, "sources/links/archived") == 1
+    assert stat(crawler, "sources/sites/www.example.com/archived") == 1
+
+
+def test_store_records_a_gone_page_with_its_reason(crawler: Crawler) -> None:
+    """status None and an extractor that says gone: the link is gone, with the reason."""
+    reason = "weixin: deleted by publisher (该内容已被发布者删除)"
+    item = served(WECHAT_SHORT, extracted=Extracted(status="gone", reason=reason,
+                                                    extractor="weixin"))
+    StorePipeline.from_crawler(crawler).process_item(item)
+    link = link_record(crawler, WECHAT_SHORT)
+    assert (link["status"], link["reason"], link["article"]) == ("gone", reason, None)
+    assert link["fetch"]["page_state"]["status"] == "gone"
+    assert link["next_attempt"] is None
+    assert archive_for(crawler).index.article_by_body(item.body_sha256 or "") is None
+    assert stat(crawler, "sources/links/gone") == 1
+    assert stat(crawler, "sources/sites/mp.weixin.qq.com/gone") == 1
+    assert stat(crawler, "sources/gone/weixin") == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "reason"),
+    [
+        pytest.param({"status": "gone", "reason": "HTTP 404", "http_status": 404}, "gone",
+                     "HTTP 404", id="http-status-decided"),
+        pytest.param({"status": "failed", "reason": "timeout: 30 s"}, "failed", "timeout: 30 s",
+                     id="network-failure"),
+    ],
+)
+def test_store_records_outcomes_without_an_article(
+    crawler: Crawler, fields: dict[str, Any], status: str, reason: str
+) -> None:
+    """Outcomes decided before extraction, or with nothing extracted, keep their reason."""
+    StorePipeline.from_crawler(crawler).process_item(outcome(URL, **fields))
+    link = link_record(crawler, URL)
+    assert (link["status"], link["reason"], link["article"]) == (status, reason, None)
+    assert stat(crawler, f"sources/links/{status}") == 1
+    assert stat(crawler, f"sources/sites/www.example.com/{status}") == 1
+
+
+def test_store_records_why_a_served_page_without_extraction_failed(crawler: Crawler) -> None:
+    """A served page that nothing was extracted from is failed with that reason."""
+    StorePipeline.from_crawler(crawler).process_item(served(URL))
+    link = link_record(crawler, URL)
+    assert (link["status"], link["reason"]) == ("failed", "nothing was extracted")
+
+
+def test_store_backs_off_a_blocked_link_doubling(tmp_path: Path) -> None:
+    """A blocked link gets next_attempt BLOCKED_BACKOFF ahead, doubled on the next block."""
+    crawler = make_crawler(tmp_path, BLOCKED_BACKOFF=100)
+    slot = SimpleNamespace(delay=1.0)
+    crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={"www.example.com": slot}))
+    pipeline = StorePipeline.from_crawler(crawler)
+    try:
+        for attempt, backoff in ((1, 100), (2, 200)):
+            before = time.time()
+            pipeline.process_item(outcome(URL, status="blocked", reason="HTTP 429",
+                                          http_status=429))
+            link = link_record(crawler, URL)
+            assert link["status"] == "blocked" and link["attempts"] == attempt
+            assert before + backoff <= link["next_attempt"] <= time.time() + backoff
+        assert stat(crawler, "sources/links/blocked") == 2
+        assert stat(crawler, "sources/sites/www.example.com/blocked") == 2
+        assert stat(crawler, "sources/blocked/http_429") == 2
+        assert slot.delay == project.BLOCKED_SITE_DELAY * 2  # the site is backed off too
+    finally:
+        archive_for(crawler).close()
+
+
+def test_store_honours_a_longer_retry_after(tmp_path: Path) -> None:
+    """A Retry-After longer than the back-off sets next_attempt."""
+    crawler = make_crawler(tmp_path, BLOCKED_BACKOFF=100)
+    crawler.engine = SimpleNamespace(downloader=None)
+    try:
+        before = time.time()
+        StorePipeline.from_crawler(crawler).process_item(outcome(
+            URL, status="blocked", reason="HTTP 429", http_status=429,
+            headers=[("Retry-After", "86400")]))
+        assert link_record(crawler, URL)["next_attempt"] >= before + 86400
+    finally:
+        archive_for(crawler).close()
+
+
+def test_store_records_a_blocked_link_without_a_running_engine(crawler: Crawler) -> None:
+    """With no engine (no crawl running) a blocked outcome is still stored without error."""
+    StorePipeline.from_crawler(crawler).process_item(
+        outcome(URL, status="blocked", reason="HTTP 403", http_status=403))
+    assert link_record(crawler, URL)["status"] == "blocked"
+
+
+def test_store_archives_a_wechat_article_with_images_without_a_running_engine(
+    tmp_path: Path,
+) -> None:
+    """With no engine (no crawl running) an article with images is stored without error."""
+    crawler = make_crawler(tmp_path, ARTICLE_IMAGES_DOMAINS=project.ARTICLE_IMAGES_DOMAINS,
+                           ARTICLE_IMAGES_MAX=project.ARTICLE_IMAGES_MAX)
+    try:
+        StorePipeline.from_crawler(crawler).process_item(served(WECHAT_SHORT, extracted=Extracted(
+            extractor="weixin", text="正文", images=["https://mmbiz.qpic.cn/a/640"])))
+        assert link_record(crawler, WECHAT_SHORT)["status"] == "archived"
+    finally:
+        archive_for(crawler).close()
+
+
+def test_store_one_article_for_byte_identical_bodies(crawler: Crawler) -> None:
+    """Two links serving the same bytes share one article that lists both links."""
+    pipeline = StorePipeline.from_crawler(crawler)
+    body = b"<html>same bytes</html>"
+    pipeline.process_item(served(URL, body, extracted=Extracted(text="text read first")))
+    pipeline.process_item(served(URL2, body, extracted=Extracted(text="text read otherwise")))
+    first, second = link_record(crawler, URL), link_record(crawler, URL2)
+    assert first["article"] is not None and first["article"] == second["article"]
+    article = article_record(crawler, first["article"])
+    assert article["links"] == sorted([url_id(URL), url_id(URL2)])
+    assert article["text"] == "text read first"
+    assert len(list((archive_for(crawler).root / layout.ARTICLES).glob("*/*.json"))) == 1
+    assert stat(crawler, "sources/links/archived") == 2
+
+
+def test_store_one_article_for_identical_text(crawler: Crawler) -> None:
+    """Two links with different bytes but the same extracted text share one article."""
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.process_item(served(URL, b"<html>a</html>", extracted=Extracted(text="same")))
+    pipeline.process_item(served(URL2, b"<html>b</html>", extracted=Extracted(text="same")))
+    first, second = link_record(crawler, URL), link_record(crawler, URL2)
+    assert first["article"] == second["article"]
+    assert article_record(crawler, first["article"])["links"] == sorted([first["id"],
+                                                                         second["id"]])
+
+
+def test_store_counts_a_write_error_and_goes_on(
+    crawler: Crawler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError while writing is counted, not raised; the item still comes back."""
+    archive_for(crawler)  # opened before the disk "fills up"
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic, "write_json", full)
+    item = served(URL, extracted=Extracted(text="t"))
+    assert StorePipeline.from_crawler(crawler).process_item(item) is item
+    assert stat(crawler, "sources/archive/write_errors") == 1
+    assert "No space left" in stat(crawler, "sources/archive/first_write_error")
+    assert archive_for(crawler).link_record(item.link_id) is None
+
+
+# --- pipelines.extract ---------------------------------------------------------------------
+
+
+def run(pipeline: ExtractPipeline, item: object) -> Any:
+    """Drive the async process_item to completion (inline extraction needs no reactor)."""
+    return asyncio.run(pipeline.process_item(item))
+
+
+def extract_pipeline(tmp_path: Path, **settings: Any) -> tuple[Crawler, ExtractPipeline]:
+    crawler = make_crawler(tmp_path, EXTRACT_WORKERS=0, **settings)
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    assert pipeline.pool is None
+    return crawler, pipeline
+
+
+WECHAT_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<meta property="og:title" content="星河实验室开源 StarRiver-2">
+<title>星河实验室开源 StarRiver-2</title></head>
+<body id="activity-detail"><div id="js_article" class="rich_media">
+<h1 class="rich_media_title" id="activity-name">星河实验室开源 StarRiver-2</h1>
+<div id="meta_content"><span id="js_author_name">林夏</span>
+<a href="javascript:void(0);" id="js_name">硅基观察</a></div>
+<div class="rich_media_content" id="js_content" style="visibility: hidden;">
+<section><span>2 月 5 日，星河实验室正式开源了旗下第二代双语大模型 StarRiver-2。</span>
+</section>
+<p><span>与第一代相比，StarRiver-2 在预训练阶段使用了约 9 万亿 token 的中英文混合语料。</span></p>
+</div></div>
+<script>var nickname = htmlDecode("硅基观察"); var createTime = '2026-02-05 14:03';</script>
+</body></html>""".encode()
+
+
+def test_extract_reads_a_served_page(tmp_path: Path) -> None:
+    """An HTML page without a status gets item.extracted (title, text) and is counted."""
+    crawler, pipeline = extract_pipeline(tmp_path)
+    body = article_html("开源模型发布", sentences("开源模型")).encode()
+    item = served(URL, body, content_type="text/html; charset=utf-8")
+    assert run(pipeline, item) is item
+    assert item.extracted is not None
+    assert item.extracted.status == "archived" and item.extracted.extractor == "generic"
+    assert item.extracted.title == "开源模型发布"
+    assert "开源模型的第1段" in item.extracted.text
+    assert stat(crawler, "sources/extracted/generic") == 1
+    pipeline.close_spider()
+
+
+@pytest.mark.parametrize("status", ["gone", "failed", "blocked", "refused", "skipped"])
+def test_extract_skips_outcomes_already_decided(tmp_path: Path, status: str) -> None:
+    """An outcome whose status is already set is not extracted."""
+    crawler, pipeline = extract_pipeline(tmp_path)
+    item = served(URL, article_html("t", sentences("t")).encode(), status=status, reason="r")
+    assert run(pipeline, item) is item
+    assert item.extracted is None
+    assert not any(k.startswith("sources/extracted/") for k in crawler.stats.get_stats())
+
+
+def test_extract_passes_other_items(tmp_path: Path) -> None:
+    """Items that are not fetch outcomes pass unchanged."""
+    _, pipeline = extract_pipeline(tmp_path)
+    item = {"url": URL}
+    assert run(pipeline, item) is item
+
+
+def test_extract_as_maps_a_loopback_host_to_a_site_extractor(tmp_path: Path) -> None:
+    """EXTRACT_AS makes a page served from 127.0.0.1:8080 read by the WeChat extractor."""
+    crawler, pipeline = extract_pipeline(
+        tmp_path, EXTRACT_AS={"127.0.0.1:8080": "mp.weixin.qq.com"})
+    item = served("http://127.0.0.1:8080/s/Qm9vZGxl", WECHAT_PAGE,
+                  content_type="text/html; charset=utf-8")
+    run(pipeline, item)
+    assert item.extracted is not None
+    assert item.extracted.extractor == "weixin" and item.extracted.status == "archived"
+    assert item.extracted.title == "星河实验室开源 StarRiver-2"
+    assert item.extracted.text.startswith("2 月 5 日，星河实验室正式开源")
+    assert stat(crawler, "sources/extracted/weixin") == 1
+    plain = served("http://127.0.0.1:9090/s/Qm9vZGxl", WECHAT_PAGE)  # another port: generic
+    run(pipeline, plain)
+    assert plain.extracted is not None and plain.extracted.extractor == "generic"
+
+
+def test_extract_uses_the_final_url_after_redirects(tmp_path: Path) -> None:
+    """The extractor is chosen by the final URL, not the cited one."""
+    _, pipeline = extract_pipeline(tmp_path)
+    item = served(URL, WECHAT_PAGE, final_url=WECHAT_SHORT)
+    run(pipeline, item)
+    assert item.extracted is not None and item.extracted.extractor == "weixin"
+
+
+def test_extract_turns_an_extractor_crash_into_a_failed_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault around extraction gives Extracted(status='failed') instead of an exception."""
+    crawler, pipeline = extract_pipeline(tmp_path)
+
+    def broken(*args: Any) -> Extracted:
+        raise ValueError("cannot pickle")
+
+    monkeypatch.setattr("pipelines.extract.extract", broken)
+    item = served(URL)
+    run(pipeline, item)
+    assert item.extracted is not None and item.extracted.status == "failed"
+    assert item.extracted.reason == "extractor error: cannot pickle"
+    assert stat(crawler, "sources/extracted/generic") == 1
