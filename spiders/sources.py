@@ -31,6 +31,9 @@ class SourcesSpider(scrapy.Spider):
     """`scrapy crawl sources [-a digests=PATHS,GLOBS,URLS]`."""
 
     name = "sources"
+    sources: list[str]  # resolved digest files and URLs
+    max_attempts: int
+    scheduled: set[str]  # link ids requested in this run
 
     def __init__(self, digests: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -44,7 +47,7 @@ class SourcesSpider(scrapy.Spider):
         spider.sources = inputs.resolve(spec)
         archive_for(crawler)  # take the archive's lock now: a held or unwritable archive fails fast
         spider.max_attempts = crawler.settings.getint("MAX_ATTEMPTS_PER_URL")
-        spider.scheduled: set[str] = set()
+        spider.scheduled = set()
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
