@@ -26,25 +26,38 @@ FAST = {
 }
 
 
-def run_crawl(
-    archive: Path, digests: str | Path, *, timeout: float = 120, **settings: Any
-) -> subprocess.CompletedProcess[str]:
-    """`scrapy crawl sources` in a subprocess (the reactor cannot restart in one process)."""
+#: Environment of every subprocess a test starts in the repo.
+CRAWL_ENV = dict(os.environ, PYTHONPATH=str(REPO))
+
+
+def crawl_args(archive: Path, digests: str | Path, **settings: Any) -> list[str]:
+    """The `scrapy crawl sources` command line, with FAST settings overridden by `settings`."""
     args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
             "-s", f"ARCHIVE_DIR={archive}"]
     for name, value in {**FAST, **settings}.items():
         args += ["-s", f"{name}={value}"]
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return args
+
+
+def run_crawl(
+    archive: Path, digests: str | Path, *, timeout: float = 120, **settings: Any
+) -> subprocess.CompletedProcess[str]:
+    """`scrapy crawl sources` in a subprocess (the reactor cannot restart in one process)."""
+    return subprocess.run(crawl_args(archive, digests, **settings), cwd=REPO, env=CRAWL_ENV,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def verify(archive: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m crawler.archive verify`."""
+    return subprocess.run([sys.executable, "-m", "crawler.archive", "verify", str(archive)],
+                          cwd=REPO, env=CRAWL_ENV, capture_output=True, text=True, check=False)
 
 
 def citations(archive: Path, *extra: str) -> list[dict[str, Any]]:
     """Rows of `python -m crawler.archive citations`."""
     out = subprocess.run(
         [sys.executable, "-m", "crawler.archive", "citations", str(archive), *extra],
-        cwd=REPO, capture_output=True, text=True, check=True,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        cwd=REPO, capture_output=True, text=True, check=True, env=CRAWL_ENV,
     )
     return [json.loads(line) for line in out.stdout.splitlines()]
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from werkzeug import Request, Response
 
-from tests.conftest import FAST, REPO, article_html, citations, run_crawl, sentences
+from tests.conftest import (
+    CRAWL_ENV,
+    REPO,
+    article_html,
+    citations,
+    crawl_args,
+    run_crawl,
+    sentences,
+    verify,
+)
 
 PAGES = 120
 
@@ -25,21 +33,9 @@ def _page(request: Request) -> Response:
 
 
 def _start(archive: Path, digests: Path) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
-            "-s", f"ARCHIVE_DIR={archive}", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
-            "-s", "EXTRACT_WORKERS=1"]
-    for name, value in FAST.items():
-        if name != "EXTRACT_WORKERS":
-            args += ["-s", f"{name}={value}"]
-    return subprocess.Popen(args, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-
-
-def _verify(archive: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crawler.archive", "verify", str(archive)],
-                          cwd=REPO, capture_output=True, text=True, check=False,
-                          env=dict(os.environ, PYTHONPATH=str(REPO)))
+    args = crawl_args(archive, digests, CONCURRENT_REQUESTS_PER_DOMAIN=8, EXTRACT_WORKERS=1)
+    return subprocess.Popen(args, cwd=REPO, env=CRAWL_ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def test_sigkill_at_several_points_then_restart_ends_complete_and_sound(
@@ -73,7 +69,7 @@ def test_sigkill_at_several_points_then_restart_ends_complete_and_sound(
     assert final.returncode == 0, final.stderr[-3000:]
     assert "did not stop cleanly" in final.stderr or "recover" in final.stderr.lower()
 
-    checked = _verify(archive)
+    checked = verify(archive)
     assert checked.returncode == 0, checked.stdout[-3000:]
     rows = citations(archive)
     assert len(rows) == PAGES

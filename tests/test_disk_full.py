@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import resource
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import FAST, REPO, article_html, citations, run_crawl, sentences
+from tests.conftest import (
+    CRAWL_ENV,
+    REPO,
+    article_html,
+    citations,
+    crawl_args,
+    run_crawl,
+    sentences,
+    verify,
+)
 
 
 def _digest(folder: Path, name: str, base: str, pages: range) -> None:
@@ -49,16 +56,12 @@ def test_disk_full_fails_the_run_clearly_and_loses_nothing(
     before = _files(archive)
 
     _digest(digests, "b.md", base, range(3, 8))
-    limit = 256 * 1024  # no file may grow past 24 KB: the new pages' records do not fit
+    limit = 256 * 1024  # no file may grow past 256 KB: the new pages' records do not fit
 
     def small_disk() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
-            "-s", f"ARCHIVE_DIR={archive}"]
-    for name, value in FAST.items():
-        args += ["-s", f"{name}={value}"]
-    full = subprocess.run(args, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+    full = subprocess.run(crawl_args(archive, digests), cwd=REPO, env=CRAWL_ENV,
                           capture_output=True, text=True, timeout=120, preexec_fn=small_disk,
                           check=False)
     assert full.returncode == 1, full.stderr[-3000:]
@@ -67,9 +70,7 @@ def test_disk_full_fails_the_run_clearly_and_loses_nothing(
 
     after = _files(archive)
     assert {k: after.get(k) for k in before} == before  # nothing archived was altered
-    checked = subprocess.run([sys.executable, "-m", "crawler.archive", "verify", str(archive)],
-                             cwd=REPO, capture_output=True, text=True, check=False,
-                             env=dict(os.environ, PYTHONPATH=str(REPO)))
+    checked = verify(archive)
     assert checked.returncode == 0, checked.stdout[-3000:]
 
     # with room again, the next run finishes the job

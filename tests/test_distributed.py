@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 from werkzeug import Request, Response
 
-from tests.conftest import FAST, REPO, article_html, citations, sentences
+from tests.conftest import CRAWL_ENV, REPO, article_html, citations, crawl_args, sentences, verify
 
 PAGES = 300
 
@@ -79,13 +78,9 @@ def test_two_processes_fetch_each_url_once_into_one_sound_archive(
                                           encoding="utf-8")
     archive = tmp_path / "archive"
     run = f"test-{uuid.uuid4().hex[:8]}"
-    args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
-            "-s", f"ARCHIVE_DIR={archive}", "-s", f"REDIS_URL={redis_url}",
-            "-s", f"DISTRIBUTED_RUN={run}", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4"]
-    for name, value in FAST.items():
-        args += ["-s", f"{name}={value}"]
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    procs = [subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+    args = crawl_args(archive, digests, REDIS_URL=redis_url, DISTRIBUTED_RUN=run,
+                      CONCURRENT_REQUESTS_PER_DOMAIN=4)
+    procs = [subprocess.Popen(args, cwd=REPO, env=CRAWL_ENV, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=300)[1] for p in procs]
     for proc, err in zip(procs, outputs, strict=True):
@@ -101,7 +96,6 @@ def test_two_processes_fetch_each_url_once_into_one_sound_archive(
 
     rows = citations(archive)
     assert len(rows) == PAGES and {r["status"] for r in rows} == {"archived"}
-    checked = subprocess.run([sys.executable, "-m", "crawler.archive", "verify", str(archive)],
-                             cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    checked = verify(archive)
     assert checked.returncode == 0, checked.stdout[-3000:]
     assert len({p.name.rsplit("-", 1)[-1] for p in (archive / "warc").glob("*.warc.gz")}) == 2
