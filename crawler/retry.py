@@ -4,9 +4,9 @@
 
 * 429 and 503 honour ``Retry-After`` (delta-seconds or HTTP-date) up to ``RETRY_AFTER_MAX``
   seconds. A longer one is not waited for: the response ends the fetch as ``blocked`` and the
-  link's next attempt comes after it (see `pipelines.store`). Either code also backs the whole
-  site off at once: its download slot's delay is raised to the wait until the site answers
-  with something else.
+  link's next attempt comes after it (see `pipelines.store`, which also backs the site off for
+  the rest of the run). A wait also backs the whole site off at once: its download slot's
+  delay is raised to the wait until the site answers with something else.
 * Other ``RETRY_HTTP_CODES`` (5xx, 408) and ``RETRY_EXCEPTIONS`` (timeouts, refused or reset
   connections, truncated bodies) are retried after ``RETRY_BACKOFF_BASE * 2**n`` seconds,
   at most ``RETRY_BACKOFF_MAX``, at most ``RETRY_TIMES`` times.
@@ -137,7 +137,7 @@ class BackoffRetryMiddleware:
         if status in THROTTLE_HTTP:
             asked = retry_after_seconds(response.headers.get(b"Retry-After"))
         if asked is not None and asked > self.retry_after_max:
-            self._back_off_site(slot, self.retry_after_max)
+            # not waited for here; the `blocked` outcome backs the site off (crawler.backoff)
             self.stats.inc_value(f"{STATS}/gave_up/retry_after_too_long")
             request.meta["sources_outcome"] = (
                 "blocked",
@@ -249,6 +249,10 @@ def _exception_key(exc: BaseException) -> str:
         "DownloadConnectionRefusedError": "connection_refused",
         "ConnectionRefusedError": "connection_refused",
         "ResponseDataLossError": "truncated_body",
+        "DownloadFailedError": "connection_lost",
+        "ResponseNeverReceived": "connection_lost",
+        "ConnectionLost": "connection_lost",
+        "ConnectionDone": "connection_lost",
     }.get(name, name)
 
 
