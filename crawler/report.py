@@ -96,6 +96,8 @@ class RunReport:
                 **links,
             },
             "sites": _sites(stats),
+            "retries": {k.removeprefix("sources/retry/"): v for k, v in stats.items()
+                        if k.startswith("sources/retry/")},
             "reasons": by_reason,
             "bytes": {"warc": self._count("sources/warc/bytes"),
                       "downloaded": self._count("downloader/response_bytes")},

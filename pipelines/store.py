@@ -128,7 +128,9 @@ class StorePipeline:
         self.stats.inc_value(f"sources/sites/{site}/{status}")
         if article_id is not None and ex is not None:
             self._schedule_attachments(article_id, item, ex.images, ex.extra)
-        if status == "blocked":
+        if status == "blocked" and item.status is None:
+            # a page that says "verification" or "too frequent" with HTTP 200; HTTP 429 and
+            # 503 are backed off already by the retry middleware
             back_off(self.crawler, item.final_url or item.canonical_url, reason or "blocked")
         if status != "archived":
             self.stats.inc_value(f"sources/{status}/{_reason_key(reason)}")

@@ -524,3 +524,18 @@ def test_pathological_lines_stay_fast() -> None:
     digest = parse_digest(data, "slow.md")
     assert time.perf_counter() - start < 2
     assert "https://example.com/ok" in {u for e in digest.entries for u in urls(e)}
+
+
+def test_links_of_other_schemes_are_kept_so_the_crawl_can_record_them() -> None:
+    """file: and ftp: links are citations (recorded as unusable later), mail and scripts not."""
+    text = (
+        "# 日报\n\n## 更多动态\n\n"
+        "- [本地文件](file:///etc/passwd)，摘要\n"
+        "- [旧服务器](ftp://files.example.com/paper.pdf)，摘要\n"
+        "- [写信](mailto:editor@example.com) 与 [脚本](javascript:alert(1))\n"
+        "- [正常](https://example.com/a)，摘要\n"
+    )
+    digest = parse_digest(text.encode(), "schemes.md")
+    urls = [link.url for entry in digest.entries for link in entry.links]
+    assert urls == ["file:///etc/passwd", "ftp://files.example.com/paper.pdf",
+                    "https://example.com/a"]

@@ -294,10 +294,17 @@ def norm_label(label: str) -> str:
     return _SPACES.sub(" ", label).strip().casefold()
 
 
+#: Schemes that are no citation: mail, scripts, phone numbers, inline data.
+_NOT_CITED = ("mailto:", "javascript:", "tel:", "sms:", "data:", "about:")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
+
+
 def is_citable(url: str) -> bool:
-    """True for an http(s) URL that is not the newsletter's own promotion (Telegram)."""
-    if not url.lower().startswith(("http://", "https://")):
-        return False
+    """True for a link a digest cites: http(s) but the newsletter's own promotion, and other
+    schemes (file:, ftp:) too, which the crawl records as unusable rather than drop."""
+    low = url.lower()
+    if not low.startswith(("http://", "https://")):
+        return bool(_SCHEME.match(low)) and not low.startswith(_NOT_CITED)
     rest = url.split("://", 1)[1]
     host = re.split(r"[/?#\\]", rest, maxsplit=1)[0].rsplit("@", 1)[-1].split(":")[0]
     return host.lower() not in _PROMO_HOSTS
