@@ -1,0 +1,1 @@
+"""Benchmark of `scrapy crawl sources` against a plain Scrapy + trafilatura spider (run.py)."""

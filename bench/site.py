@@ -1,0 +1,136 @@
+"""The loopback site: an asyncio HTTP/1.1 server of pre-generated files, run in its own process.
+
+    python -m bench.site WWW_DIR [--port N]     # prints "listening http://127.0.0.1:PORT"
+
+Files are read into memory at start; every path is served as UTF-8 HTML with keep-alive.
+`GET /__bench/stats` answers the number of other requests served so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import TracebackType
+from typing import ClassVar
+
+STATS_PATH = "/__bench/stats"
+_HEAD = "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {length}\r\n" \
+        "Connection: keep-alive\r\nServer: bench-site\r\n\r\n"
+
+
+def load(www: Path) -> dict[str, bytes]:
+    """URL path -> body, for every file under `www`."""
+    return {
+        "/" + p.relative_to(www).as_posix(): p.read_bytes() for p in www.rglob("*") if p.is_file()
+    }
+
+
+class _Http(asyncio.Protocol):
+    """One connection: pipelined GET/HEAD requests, no request bodies."""
+
+    files: ClassVar[dict[str, bytes]] = {}
+    served: ClassVar[int] = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\r\n\r\n" in self.buffer:
+            head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+            self._answer(head)
+
+    def _answer(self, head: bytes) -> None:
+        method, target, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+        path = target.split("?", 1)[0].split("#", 1)[0]
+        ctype = "text/html; charset=utf-8"
+        body = self.files.get(path)
+        status = "200 OK"
+        if path == STATS_PATH:
+            body, ctype = json.dumps({"served": self.served}).encode(), "application/json"
+        else:
+            type(self).served += 1
+            if body is None:
+                body, status, ctype = b"not found", "404 Not Found", "text/plain"
+        head_out = _HEAD.format(status=status, ctype=ctype, length=len(body)).encode()
+        self.transport.write(head_out if method == "HEAD" else head_out + body)
+
+
+async def serve(www: Path, port: int) -> None:
+    """Serve `www` on 127.0.0.1:`port` until killed."""
+    _Http.files = load(www)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(_Http, "127.0.0.1", port, backlog=512)
+    bound = server.sockets[0].getsockname()[1]
+    sys.stdout.write(f"listening http://127.0.0.1:{bound}\n")
+    sys.stdout.flush()
+    async with server:
+        await server.serve_forever()
+
+
+class SiteServer:
+    """Runs `python -m bench.site` as a child process for the length of a `with` block."""
+
+    def __init__(self, www: Path, repo: Path):
+        self.www = www
+        self.repo = repo
+        self.proc: subprocess.Popen[str] | None = None
+        self.base_url = ""
+
+    def __enter__(self) -> SiteServer:
+        env = dict(os.environ, PYTHONPATH=str(self.repo))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.site", str(self.www)], cwd=self.repo, env=env,
+            stdout=subprocess.PIPE, text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening "):
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"site server did not start: {line!r}")
+        self.base_url = line.split(" ", 1)[1]
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def served(self) -> int:
+        """Requests the server has answered so far."""
+        from urllib.request import urlopen
+
+        with urlopen(self.base_url + STATS_PATH, timeout=10) as response:
+            return int(json.load(response)["served"])
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    """Command line: serve a folder until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("www", type=Path)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args.www, args.port))
+
+
+if __name__ == "__main__":
+    main()
