@@ -117,6 +117,10 @@ class Benchmark:
                 again()
             attempts.append(self._attempt(fn, *args, **kwargs))
         result = min(attempts, key=report.foreign_cpu_pct)
+        if report.foreign_cpu_pct(result) > DISTURBED_PCT:
+            result.problems.append(
+                f"{result.name}: other processes used {report.foreign_cpu_pct(result):.0f}% of "
+                "a core during the run; its figures measure them too")
         self.runs.setdefault(key, []).append(result)
         log.info("%-44s %6.1f pages/s %6.1f CPU ms/page %5.0f MB RSS %7.2f s%s", result.name,
                  result.pages_per_s, result.cpu_ms_per_page, result.usage.peak_rss / report.MB,

@@ -73,6 +73,8 @@ def report_text(args: argparse.Namespace, outcome: plan.Outcome) -> str:
     """The human-readable report: settings, both tables, noise, problems."""
     s = outcome.summary
     relaxed = " ".join(f"-s {k}={v}" for k, v in outcome.relaxed.items())
+    repeats = (f"a run above {plan.DISTURBED_PCT:.0f}% is repeated, {s['repeated_runs']} were"
+               if not args.quick else "with --quick a disturbed run is flagged, not repeated")
     lines = [
         f"## Benchmark: {args.pages} pages, {args.reps} run(s) each, median shown",
         "",
@@ -93,9 +95,8 @@ def report_text(args: argparse.Namespace, outcome: plan.Outcome) -> str:
         f"{outcome.noise['after']['cv_pct']}% after; load average "
         f"{outcome.noise['before']['loadavg_1m']} → {outcome.noise['after']['loadavg_1m']}; "
         f"other processes (this machine is shared) used up to {s['foreign_cpu_pct_max']}% of "
-        f"one core during the kept runs (a run above {plan.DISTURBED_PCT:.0f}% is repeated, "
-        f"{s['repeated_runs']} were; {s['waited_for_quiet_s']:.0f} s spent waiting for quiet "
-        "before runs); spread = (max − min) / median of the runs.",
+        f"one core during the kept runs ({repeats}; {s['waited_for_quiet_s']:.0f} s spent "
+        "waiting for quiet before runs); spread = (max − min) / median of the runs.",
         "",
         f"Ratios: ours/baseline pages/s {s['ours_vs_baseline_throughput']}, ours/baseline "
         f"peak RSS {s['ours_vs_baseline_rss']} (PSS {s['ours_vs_baseline_pss']}), "
