@@ -10,6 +10,7 @@ from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 from twisted.internet import task
 
 from crawler.archive.store import now_iso
@@ -20,6 +21,13 @@ logger = logging.getLogger(__name__)
 EXIT_CODE = 0
 
 _OUTCOMES = ("archived", "gone", "blocked", "failed", "skipped", "refused")
+
+
+def note_write_error(stats: StatsCollector, exc: BaseException) -> None:
+    """Count a failed archive write; the first one's message goes into the run's failure."""
+    stats.inc_value("sources/archive/write_errors")
+    if not stats.get_value("sources/archive/first_write_error"):
+        stats.set_value("sources/archive/first_write_error", str(exc))
 
 
 def _sites(stats: dict[str, Any]) -> dict[str, dict[str, int]]:

@@ -11,6 +11,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.report import note_write_error
 from crawler.runtime import archive_for
 
 logger = logging.getLogger(__name__)
@@ -47,10 +48,7 @@ class WarcRecorderMiddleware:
         try:
             pointer = self._write(archive, request, response, ip)
         except OSError as exc:
-            stats = self.crawler.stats
-            stats.inc_value("sources/archive/write_errors")
-            if not stats.get_value("sources/archive/first_write_error"):
-                stats.set_value("sources/archive/first_write_error", str(exc))
+            note_write_error(self.crawler.stats, exc)
             logger.error("archive write failed for %s: %s", response.url, exc)
             raise ArchiveWriteFailed(f"archive write failed: {exc}") from exc
         hops: list[Any] = request.meta.setdefault("warc_hops", [])

@@ -15,6 +15,7 @@ from crawler.archive.store import now_iso
 from crawler.backoff import back_off
 from crawler.extractors import arxiv_id
 from crawler.items import AttachmentOutcome, DigestRead, FetchOutcome
+from crawler.report import note_write_error
 from crawler.retry import retry_after_seconds
 from crawler.runtime import archive_for
 
@@ -45,9 +46,7 @@ class StorePipeline:
         except (OSError, sqlite3.Error) as exc:
             # Disk full, read-only, quota: what is archived stays as it was (atomic writes);
             # this item is not stored, and the run is reported failed.
-            self.stats.inc_value("sources/archive/write_errors")
-            if not self.stats.get_value("sources/archive/first_write_error"):
-                self.stats.set_value("sources/archive/first_write_error", str(exc))
+            note_write_error(self.stats, exc)
             logger.error("archive write failed for %s: %s", _describe(item), exc)
         return item
 

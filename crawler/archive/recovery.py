@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from crawler.archive import layout
+from crawler.archive.warc import host_token
 from crawler.archive.warcfile import good_prefix
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def recover(archive: Archive, holders: list[dict[str, Any]]) -> None:
 
 def _cut_tails(archive: Archive, holder: dict[str, Any]) -> None:
     """Cut the WARC files that `holder` was writing back to their last sound record."""
-    host = str(holder.get("host", "")).replace("-", "_").replace(".", "_")
+    host = host_token(str(holder.get("host", "")))
     suffix = f"-{host}-{holder.get('pid')}.warc.gz"
     for path in sorted((archive.root / layout.WARC).glob("*.warc.gz")):
         if not path.name.endswith(suffix):

@@ -27,6 +27,11 @@ PREFIX = "SOURCES"
 _DROP_HEADERS = {b"transfer-encoding"}
 
 
+def host_token(host: str) -> str:
+    """A host name as it stands in WARC file names (no `-` or `.`, which separate fields)."""
+    return host.replace("-", "_").replace(".", "_")
+
+
 @dataclass(frozen=True)
 class Pointer:
     """Where one record lies: WARC file (relative to the archive), byte offset, length, id."""
@@ -86,7 +91,7 @@ class WarcWriter:
         self.directory = root / "warc"
         self.max_bytes = max_bytes
         self.info = info
-        self.host = socket.gethostname().replace("-", "_").replace(".", "_") or "host"
+        self.host = host_token(socket.gethostname()) or "host"
         self.pid = os.getpid()
         self.serial = 0
         self._fh: io.FileIO | None = None
