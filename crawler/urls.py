@@ -26,7 +26,7 @@ import hashlib
 import ipaddress
 import re
 import string
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import idna
 
@@ -63,11 +63,17 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _WECHAT_HOST = "mp.weixin.qq.com"
 _WECHAT_KEEP = ("__biz", "mid", "idx", "sn")
 _ARXIV_HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "export.arxiv.org"})
+_ARXIV_NEW_ID = r"\d{4}\.\d{4,5}"
+_ARXIV_OLD_ID = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"
+#: An arXiv identifier ("2106.09608", "hep-th/9901001") and its version.
+ARXIV_ID = re.compile(rf"(?P<id>{_ARXIV_NEW_ID}|{_ARXIV_OLD_ID})(?P<version>v\d+)?")
 _ARXIV_PAPER_RE = re.compile(
-    r"/(?:abs|pdf|html)/"
-    r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[a-z]{2})?/\d{7})"
-    r"(?:v\d+)?(?:\.pdf)?/?",
+    rf"/(?:abs|pdf|html)/(?P<id>{_ARXIV_NEW_ID}|{_ARXIV_OLD_ID})(?:v\d+)?(?:\.pdf)?/?",
     re.IGNORECASE,
+)
+_ARXIV_PATH = re.compile(
+    rf"^/(?:abs|pdf|html|format|ps|src)/(?P<id>{_ARXIV_NEW_ID}|{_ARXIV_OLD_ID})(?:v\d+)?"
+    r"(?:\.pdf)?/?$"
 )
 _GITHUB_HOSTS = frozenset({"github.com", "www.github.com"})
 
@@ -259,3 +265,29 @@ def _github(host: str, path: str, params: list[str]) -> Ruled | None:
         path = root
     params = sorted((p for p in params if not _is_tracking(p)), key=_param_name)
     return "github.com", path, params
+
+
+def arxiv_id(url: str) -> str | None:
+    """The arXiv identifier (without version) of an abs/pdf/html link or a one-id API query.
+
+    "https://arxiv.org/pdf/2106.09608v2.pdf" -> "2106.09608"; "arxiv.org/abs/hep-th/9901001" ->
+    "hep-th/9901001"; anything else -> None.
+    """
+    if not url:
+        return None
+    if "://" not in url:
+        url = "https://" + url
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    if host != "arxiv.org" and not host.endswith(".arxiv.org"):
+        return None
+    match = _ARXIV_PATH.match(parts.path)
+    if match:
+        return match.group("id")
+    ids = [i for value in parse_qs(parts.query).get("id_list", []) for i in value.split(",") if i]
+    if len(ids) == 1 and (one := ARXIV_ID.fullmatch(ids[0].strip())):
+        return one.group("id")
+    return None

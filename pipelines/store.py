@@ -13,11 +13,11 @@ from scrapy.crawler import Crawler
 
 from crawler.archive.store import now_iso
 from crawler.backoff import back_off
-from crawler.extractors import arxiv_id
 from crawler.items import AttachmentOutcome, DigestRead, FetchOutcome
 from crawler.report import note_write_error
 from crawler.retry import retry_after_seconds
 from crawler.runtime import archive_for
+from crawler.urls import arxiv_id
 
 logger = logging.getLogger(__name__)
 

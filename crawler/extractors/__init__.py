@@ -12,7 +12,7 @@ every other site. See `crawler.extractors.base` for how a site extractor is writ
 from __future__ import annotations
 
 from crawler.extractors.aibase import AibaseExtractor
-from crawler.extractors.arxiv import ArxivExtractor, arxiv_id
+from crawler.extractors.arxiv import ArxivExtractor
 from crawler.extractors.base import (
     MAX_HTML_BYTES,
     Extractor,
@@ -30,6 +30,7 @@ from crawler.extractors.oschina import OschinaExtractor
 from crawler.extractors.qbitai import QbitaiExtractor
 from crawler.extractors.weixin import WeixinExtractor
 from crawler.items import Extracted
+from crawler.urls import arxiv_id
 
 __all__ = ["GENERIC", "REGISTRY", "Extractor", "arxiv_id", "extract", "extractor_for"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -13,19 +13,13 @@ from crawler.extractors.base import (
     Page,
     State,
     cls,
-    host_of,
     parse_date,
     squash,
 )
 from crawler.items import Extracted
+from crawler.urls import ARXIV_ID as _ID
+from crawler.urls import arxiv_id
 
-_NEW_ID = r"\d{4}\.\d{4,5}"
-_OLD_ID = r"[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}"
-_ID = re.compile(rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?P<version>v\d+)?")
-_PATH = re.compile(
-    rf"^/(?:abs|pdf|html|format|ps|src)/(?P<id>{_NEW_ID}|{_OLD_ID})(?:v\d+)?"
-    r"(?:\.pdf)?/?$"
-)
 _VERSION = re.compile(
     r"\[v(?P<n>\d+)\]\s*(?P<date>[A-Z][a-z]{2},\s*\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4}\s+"
     r"\d{1,2}:\d{2}:\d{2}\s*(?:UTC|GMT)?)"
@@ -37,32 +31,6 @@ NS = {
     "atom": "http://www.w3.org/2005/Atom",
     "arxiv": "http://arxiv.org/schemas/atom",
 }
-
-
-def arxiv_id(url: str) -> str | None:
-    """The arXiv identifier (without version) of an abs/pdf/html link or a one-id API query.
-
-    "https://arxiv.org/pdf/2106.09608v2.pdf" -> "2106.09608"; "arxiv.org/abs/hep-th/9901001" ->
-    "hep-th/9901001"; anything else -> None.
-    """
-    if not url:
-        return None
-    if "://" not in url:
-        url = "https://" + url
-    host = host_of(url)
-    if host != "arxiv.org" and not host.endswith(".arxiv.org"):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    match = _PATH.match(parts.path)
-    if match:
-        return match.group("id")
-    ids = [i for value in parse_qs(parts.query).get("id_list", []) for i in value.split(",") if i]
-    if len(ids) == 1 and (one := _ID.fullmatch(ids[0].strip())):
-        return one.group("id")
-    return None
 
 
 def _undescribed(text: str | None, descriptor: str) -> str | None:
