@@ -37,8 +37,11 @@ ARXIV_PDF = False
 # Pages of these hosts are read by another site's extractor: {"mirror.example:8080":
 # "mp.weixin.qq.com"} for mirrors of a site (and for tests, whose sites run on loopback).
 EXTRACT_AS: dict[str, str] = {}
-# Processes that run text extraction beside the crawl (0: extract on the crawl's own thread).
-EXTRACT_WORKERS = 2
+# Processes that run text extraction beside the crawl: "auto" is one per core beyond the first
+# (the crawl process keeps that one busy); 0 extracts on the crawl's own thread.
+EXTRACT_WORKERS: int | str = "auto"
+# Seconds one page may take to extract before it is recorded failed and its worker restarted.
+EXTRACT_TIMEOUT = 120
 # Networks or host names that may be fetched although private or loopback (CIDR or names).
 ALLOWED_PRIVATE_NETWORKS: list[str] = []
 # Where site owners can learn about this crawler; it is part of the User-Agent.

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import multiprocessing
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy.crawler import Crawler
 
-from crawler.extractors import extract
-from crawler.items import Extracted, FetchOutcome
+from crawler.extractpool import ExtractionPool, default_size
+from crawler.items import FetchOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -21,27 +17,41 @@ class ExtractPipeline:
     """Runs `crawler.extractors.extract` for every page that was served (2xx).
 
     Extraction is CPU-bound and Scrapy runs callbacks and pipelines on one thread, so pages
-    are read in a pool of EXTRACT_WORKERS processes while the crawl keeps downloading.
+    are read by EXTRACT_WORKERS child processes (`crawler.extractpool`) while the crawl keeps
+    downloading; by default one per core beyond the first, which the crawl process keeps busy.
+    EXTRACT_WORKERS=0 reads them on the crawl thread (tests, debugging).
     """
 
-    def __init__(self, crawler: Crawler, workers: int):
+    def __init__(self, crawler: Crawler, workers: int, timeout: float):
         self.crawler = crawler
         self.workers = workers
+        self.timeout = timeout
         self.extract_as = crawler.settings.getdict("EXTRACT_AS")
-        self.pool: Executor | None = None
+        self.pool: ExtractionPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(crawler, crawler.settings.getint("EXTRACT_WORKERS"))
+        settings = crawler.settings
+        workers = settings.get("EXTRACT_WORKERS")
+        if workers in (None, "", "auto"):
+            count = default_size()
+        else:
+            try:
+                count = int(workers)
+            except ValueError:
+                raise ValueError(
+                    f"EXTRACT_WORKERS must be a number of processes or 'auto', not {workers!r}"
+                ) from None
+        return cls(crawler, max(0, count), settings.getfloat("EXTRACT_TIMEOUT"))
 
     def open_spider(self) -> None:
         if self.workers > 0:
-            context = multiprocessing.get_context("forkserver")
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self.pool = ExtractionPool(self.workers, self.timeout)
+            logger.info("extraction: %d worker process(es)", self.workers)
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            await self.pool.close()
 
     def _as_site(self, url: str) -> str:
         """The URL the extractor sees: its host replaced when EXTRACT_AS names one."""
@@ -53,19 +63,12 @@ class ExtractPipeline:
         if not isinstance(item, FetchOutcome) or item.status is not None:
             return item
         url = self._as_site(item.final_url or item.canonical_url)
-        try:
-            if self.pool is None:
-                item.extracted = extract(url, item.body, item.content_type)
-            else:
-                loop = asyncio.get_running_loop()
-                item.extracted = await loop.run_in_executor(
-                    self.pool, extract, url, item.body, item.content_type
-                )
-        except BrokenProcessPool:
-            logger.error("extraction worker died on %s; reading it on the crawl thread", url)
+        if self.pool is not None:
+            item.extracted = await self.pool.extract(url, item.body, item.content_type)
+        else:
+            from crawler.extractors import extract  # only here: workers load it otherwise
+
             item.extracted = extract(url, item.body, item.content_type)
-        except Exception as exc:  # extract() never raises; a pool or pickling fault might
-            logger.exception("extraction of %s failed", url)
-            item.extracted = Extracted(status="failed", reason=f"extractor error: {exc}")
         self.crawler.stats.inc_value(f"sources/extracted/{item.extracted.extractor}")
         return item
+

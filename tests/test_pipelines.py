@@ -560,7 +560,7 @@ def test_extract_reads_a_served_page(tmp_path: Path) -> None:
     assert item.extracted.title == "开源模型发布"
     assert "开源模型的第1段" in item.extracted.text
     assert stat(crawler, "sources/extracted/generic") == 1
-    pipeline.close_spider()
+    asyncio.run(pipeline.close_spider())
 
 
 @pytest.mark.parametrize("status", ["gone", "failed", "blocked", "refused", "skipped"])
@@ -605,18 +605,36 @@ def test_extract_uses_the_final_url_after_redirects(tmp_path: Path) -> None:
     assert item.extracted is not None and item.extracted.extractor == "weixin"
 
 
-def test_extract_turns_an_extractor_crash_into_a_failed_outcome(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A fault around extraction gives Extracted(status='failed') instead of an exception."""
-    crawler, pipeline = extract_pipeline(tmp_path)
+def test_extract_in_worker_processes(tmp_path: Path) -> None:
+    """With EXTRACT_WORKERS=1 the page is read in a child process, with the same result."""
+    crawler = make_crawler(tmp_path, EXTRACT_WORKERS=1)
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    assert pipeline.pool is not None
+    body = article_html("开源模型发布", sentences("开源模型")).encode()
+    item = served(URL, body, content_type="text/html; charset=utf-8")
 
-    def broken(*args: Any) -> Extracted:
-        raise ValueError("cannot pickle")
+    async def crawl() -> None:
+        try:
+            await pipeline.process_item(item)
+        finally:
+            await pipeline.close_spider()
 
-    monkeypatch.setattr("pipelines.extract.extract", broken)
-    item = served(URL)
-    run(pipeline, item)
-    assert item.extracted is not None and item.extracted.status == "failed"
-    assert item.extracted.reason == "extractor error: cannot pickle"
+    asyncio.run(crawl())
+    assert item.extracted is not None and item.extracted.status == "archived"
+    assert item.extracted.title == "开源模型发布"
     assert stat(crawler, "sources/extracted/generic") == 1
+
+
+@pytest.mark.parametrize(("value", "expected"), [("auto", None), ("3", 3), (0, 0), ("", None)])
+def test_extract_workers_setting(tmp_path: Path, value: object, expected: int | None) -> None:
+    """EXTRACT_WORKERS takes a number or "auto" (one per core beyond the first)."""
+    from crawler.extractpool import default_size
+
+    pipeline = ExtractPipeline.from_crawler(make_crawler(tmp_path, EXTRACT_WORKERS=value))
+    assert pipeline.workers == (default_size() if expected is None else expected)
+
+
+def test_extract_workers_setting_names_a_bad_value(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="EXTRACT_WORKERS must be a number of processes"):
+        ExtractPipeline.from_crawler(make_crawler(tmp_path, EXTRACT_WORKERS="many"))
