@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import pickle
+import resource
 import signal
 import struct
 import sys
@@ -174,7 +175,21 @@ class ExtractionPool:
 
     async def close(self) -> None:
         """Stop every child (they finish the page in hand, then see their stdin closed)."""
+        before = _children_cpu()
         await asyncio.gather(*(worker.close() for worker in self._workers))
+        pages = sum(worker.pages for worker in self._workers)
+        if pages:
+            cpu = _children_cpu() - before
+            logger.info(
+                "extraction: %d page(s) read in %d worker(s), %.1f CPU ms a page",
+                pages, self.size, cpu * 1000 / pages,
+            )
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have exited and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _child_env() -> dict[str, str]:

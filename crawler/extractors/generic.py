@@ -91,8 +91,8 @@ class GenericExtractor(Extractor):
                 return match.group("name")
         return None
 
-    def assemble(self, page: Page, body: Any, text: str, meta: dict[str, Any]) -> Any:
+    def assemble(self, page: Page, body: Any, text: str) -> Any:
         """As the base, with bylines trimmed of their prefixes."""
-        result = super().assemble(page, body, text, meta)
+        result = super().assemble(page, body, text)
         result.author = clean_author(result.author)
         return result
