@@ -30,6 +30,7 @@ import resource
 import signal
 import struct
 import sys
+from collections import deque
 from collections.abc import Sequence
 from typing import BinaryIO
 
@@ -64,59 +65,96 @@ def default_size() -> int:
 
 
 class _Worker:
-    """One child process and the pipes to it; started on first use, again after a failure."""
+    """One child process and the pipes to it; started on first use, again after a failure.
+
+    Requests are pipelined: the next page is already in the pipe while the child reads the
+    current one, so the child does not wait for the crawl's busy event loop between pages.
+    Replies come back in order; a reader task hands each to the request at the head.
+    """
 
     def __init__(self, number: int, command: Sequence[str]):
         self.number = number
         self.command = command
         self.process: asyncio.subprocess.Process | None = None
+        self.reader: asyncio.Task[None] | None = None
+        self.waiting: deque[asyncio.Future[bytes]] = deque()
         self.pages = 0
+        self._starting: asyncio.Lock | None = None
 
-    async def start(self) -> asyncio.subprocess.Process:
-        if self.process is None or self.process.returncode is not None:
-            self.process = await asyncio.create_subprocess_exec(
-                *self.command,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                env=_child_env(),
-            )
-            logger.debug("extraction worker %d started (pid %d)", self.number, self.process.pid)
-        return self.process
+    async def _start(self) -> asyncio.subprocess.Process:
+        if self._starting is None:  # made in the running loop, on first use
+            self._starting = asyncio.Lock()
+        async with self._starting:  # two pages at once must not start two children
+            if self.process is None or self.process.returncode is not None:
+                self.process = await asyncio.create_subprocess_exec(
+                    *self.command,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    env=_child_env(),
+                )
+                self.reader = asyncio.ensure_future(self._read_replies(self.process))
+                logger.debug("extraction worker %d started (pid %d)", self.number, self.process.pid)
+            return self.process
+
+    async def _read_replies(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        try:
+            while True:
+                (size,) = _HEADER.unpack(await process.stdout.readexactly(_HEADER.size))
+                reply = await process.stdout.readexactly(size)
+                if self.waiting:
+                    head = self.waiting.popleft()
+                    if not head.done():
+                        head.set_result(reply)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        if self.process is process:  # died on its own: every page it held is lost
+            self.process = None
+        while self.waiting:
+            head = self.waiting.popleft()
+            if not head.done():
+                head.set_exception(WorkerDied("extraction worker died"))
 
     async def call(self, request: bytes, timeout: float | None) -> Extracted:
-        process = await self.start()
-        assert process.stdin is not None and process.stdout is not None
+        process = await self._start()
+        assert process.stdin is not None
+        reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.waiting.append(reply)
         try:
             process.stdin.write(_HEADER.pack(len(request)) + request)
             await process.stdin.drain()
-            header = await asyncio.wait_for(process.stdout.readexactly(_HEADER.size), timeout)
-            (size,) = _HEADER.unpack(header)
-            reply = await asyncio.wait_for(process.stdout.readexactly(size), timeout)
+            # the clock runs from the sending: a page's reply waits for the pages ahead of
+            # it, and the first of them to overrun is the one that times out first
+            data = await asyncio.wait_for(asyncio.shield(reply), timeout)
         except TimeoutError as exc:
-            await self.kill()
+            await self.kill()  # the pages queued behind this one get WorkerDied: read again
             raise WorkerFailed(f"extraction took longer than {timeout:g} s") from exc
-        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError) as exc:
+        except (ConnectionError, BrokenPipeError) as exc:
             await self.kill()
             raise WorkerDied("extraction worker died") from exc
         except asyncio.CancelledError:  # the crawl stopped mid-page: the pipe is out of step
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            self.process = None
+            self._kill_now()
             raise
         self.pages += 1
-        result = pickle.loads(reply)
+        result = pickle.loads(data)
         if not isinstance(result, Extracted):
             await self.kill()
             raise WorkerFailed(f"extraction worker answered {type(result).__name__}")
         return result
 
-    async def kill(self) -> None:
+    def _kill_now(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+    async def kill(self) -> None:
+        process = self.process
+        self._kill_now()
+        if process is not None:
+            await process.wait()
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)
 
     async def close(self) -> None:
         process, self.process = self.process, None
@@ -130,51 +168,57 @@ class _Worker:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)
 
 
 class ExtractionPool:
-    """`size` extraction children; `extract` waits for a free one (at most `size` pages out)."""
+    """`size` extraction children, each holding up to `depth` pages (one read, the rest queued
+    in its pipe); `extract` waits while all of them are full."""
 
     def __init__(
-        self, size: int, timeout: float | None = None, command: Sequence[str] = WORKER_COMMAND
+        self,
+        size: int,
+        timeout: float | None = None,
+        command: Sequence[str] = WORKER_COMMAND,
+        depth: int = 4,
     ):
         if size < 1:
             raise ValueError(f"an extraction pool needs at least one worker, not {size}")
         self.size = size
         self.timeout = timeout or None
         self._workers = [_Worker(n, command) for n in range(size)]
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._depth = depth
+        self._slots: asyncio.Semaphore | None = None
 
-    def _queue(self) -> asyncio.Queue[_Worker]:
-        if self._idle is None:  # made in the running loop, on first use
-            self._idle = asyncio.Queue()
-            for worker in self._workers:
-                self._idle.put_nowait(worker)
-        return self._idle
+    def _free(self) -> asyncio.Semaphore:
+        if self._slots is None:  # made in the running loop, on first use
+            self._slots = asyncio.Semaphore(self.size * self._depth)
+        return self._slots
+
+    def _least_busy(self) -> _Worker:
+        return min(self._workers, key=lambda worker: len(worker.waiting))
 
     async def extract(self, url: str, body: bytes, content_type: str | None) -> Extracted:
         """What `crawler.extractors.extract` says of the page, read in a child process."""
-        idle = self._queue()
-        worker = await idle.get()
-        request = pickle.dumps((url, body, content_type), protocol=pickle.HIGHEST_PROTOCOL)
-        try:
+        async with self._free():
+            request = pickle.dumps((url, body, content_type), protocol=pickle.HIGHEST_PROTOCOL)
             try:
-                return await worker.call(request, self.timeout)
-            except WorkerDied:
-                logger.warning("extraction worker died on %s; reading it again in a new one", url)
-                return await worker.call(request, self.timeout)
-        except WorkerFailed as exc:
-            logger.error("extraction of %s failed: %s", url, exc)
-            return _failed(str(exc))
-        finally:
-            idle.put_nowait(worker)
+                try:
+                    return await self._least_busy().call(request, self.timeout)
+                except WorkerDied:
+                    logger.warning("extraction worker died on %s; reading it again", url)
+                    return await self._least_busy().call(request, self.timeout)
+            except WorkerFailed as exc:
+                logger.error("extraction of %s failed: %s", url, exc)
+                return _failed(str(exc))
 
     def pids(self) -> list[int]:
         """Process ids of the running children."""
         return [w.process.pid for w in self._workers if w.process and w.process.returncode is None]
 
     async def close(self) -> None:
-        """Stop every child (they finish the page in hand, then see their stdin closed)."""
+        """Stop every child (they finish the pages they hold, then see their stdin closed)."""
         before = _children_cpu()
         await asyncio.gather(*(worker.close() for worker in self._workers))
         pages = sum(worker.pages for worker in self._workers)

@@ -64,6 +64,10 @@ USER_AGENT = f"sources/{__version__} (+{CONTACT_URL})"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Bytes of responses being processed at once before downloads wait (Scrapy's default: 5 MB).
+# Each page is held until its extraction and storage are done; 2 MB keeps the extraction
+# workers fed (pages are queued in their pipes) with less held in memory.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5  # each delay varies by ±50%
 AUTOTHROTTLE_ENABLED = True
