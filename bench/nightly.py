@@ -7,13 +7,14 @@ import random
 from pathlib import Path
 
 from bench import digestgen
+from bench.site import SiteServer
 from bench.sitegen import Site
 
 
-def write_new_digest(folder: Path, site: Site, base_url: str) -> Path:
+def write_new_digest(folder: Path, site: Site, server: SiteServer) -> Path:
     """One digest citing every fresh page of the site (none of them archived yet)."""
     rng = random.Random(5)
-    cites = [digestgen.Cite(base_url + p.path, p.title) for p in site.fresh]
+    cites = [digestgen.Cite(server.url(site, p), p.title) for p in site.fresh]
     day = dt.date(2026, 12, 1)
     path = folder / f"new-ribao-{day.isoformat()}.md"
     path.write_text(digestgen.render(cites, day, rng), encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import platform
 import random
@@ -19,6 +20,7 @@ from bench import bigarchive, digestgen, nightly, noise, report, scenarios, site
 from bench.report import Row
 from bench.scenarios import Result
 from bench.site import SiteServer
+from crawler.extractpool import default_size
 
 log = logging.getLogger("bench")
 FRESH_LINKS = 100
@@ -39,7 +41,7 @@ class Outcome:
     summary: dict[str, Any]
     noise: dict[str, Any]
     relaxed: dict[str, str] = field(default_factory=lambda: dict(scenarios.RELAXED))
-    workers: str = "2 (default)"
+    workers: str = field(default_factory=lambda: f"{default_size()} (default `auto`: cores - 1)")
     concurrency: int = scenarios.CONCURRENCY
     fresh: int = FRESH_LINKS
     machine: str = ""
@@ -61,19 +63,27 @@ class Benchmark:
         self.waited = 0.0
         self.repeated = 0
         self.server: SiteServer | None = None
+        self.ours_settings: dict[str, str] = {}
 
     # -- inputs --------------------------------------------------------------------------
-    def _inputs(self, site: sitegen.Site, base: str) -> tuple[Path, Path, Path]:
+    def _inputs(self, site: sitegen.Site) -> tuple[Path, Path, Path]:
         """Digests citing the site, the URL list of the baseline, the page list of ceilings."""
+        assert self.server is not None
         rng = random.Random(self.args.seed)
-        cites = [digestgen.Cite(base + p.path, p.title) for p in site.pages]
+        cites = [digestgen.Cite(self.server.url(site, p), p.title) for p in site.pages]
         digests = self.work / "digests"
         groups = digestgen.plan(cites, rng)
         digestgen.write(digests, "ai-ribao", groups, dt.date(2026, 1, 1), rng)
         urls = self.work / "urls.txt"
         urls.write_text("".join(f"{c.url}\n" for c in cites))
         pages = self.work / "pages.txt"
-        pages.write_text("".join(f"{base}{p.path}\t{site.file(p)}\n" for p in site.pages))
+        # the URL each page's extractor sees: WeChat-chrome pages are read as the WeChat site's,
+        # as EXTRACT_AS makes the crawl read them
+        def seen_as(page: sitegen.Page) -> str:
+            base = "https://mp.weixin.qq.com" if site.wechat(page) else self.server.base_url
+            return base + page.path
+
+        pages.write_text("".join(f"{seen_as(p)}\t{site.file(p)}\n" for p in site.pages))
         cited = sum(len(g) for g in groups)
         log.info("%d digests cite %d links (%d distinct pages)", len(groups), cited, len(cites))
         return digests, urls, pages
@@ -143,10 +153,12 @@ class Benchmark:
             archive = w / f"archive-{rep}"
             self._measure("ours", scenarios.ours, "ours (scrapy crawl sources)", digests,
                           archive, logs / f"ours-{rep}.log", expect=n, served=served,
+                          settings=self.ours_settings,
                           again=partial(shutil.rmtree, archive, ignore_errors=True))
             self._measure("again@full", scenarios.ours,
                           f"nothing new over {n} (same command again)", digests, archive,
-                          logs / f"again-{rep}.log", expect=0, served=served)
+                          logs / f"again-{rep}.log", expect=0, served=served,
+                          settings=self.ours_settings)
             self._measure("ceiling", scenarios.ceiling,
                           "ceiling (trafilatura.extract loop, 1 process)", pages, w,
                           logs / f"ceiling-{rep}.log")
@@ -177,17 +189,18 @@ class Benchmark:
                 self._measure(f"new@{size}", scenarios.ours,
                               f"new digest of {fresh} links over {label}", digests, archive,
                               self.logs / f"new-{label}.log", expect=fresh,
-                              served=self.server.served, again=fresh_copy)
+                              served=self.server.served, again=fresh_copy,
+                              settings=self.ours_settings)
                 self._measure(f"again@{size}", scenarios.ours, f"nothing new over {label}",
                               digests, archive, self.logs / f"again-{label}.log", expect=0,
-                              served=self.server.served)
+                              served=self.server.served, settings=self.ours_settings)
             shutil.rmtree(dest, ignore_errors=True)
 
     def _fresh_copy(self, built: Path, dest: Path, site: sitegen.Site) -> tuple[Path, Path]:
         """A working copy of a built archive whose digests folder has the new digest."""
         assert self.server is not None
         archive, digests = bigarchive.working_copy(built, dest)
-        nightly.write_new_digest(digests, site, self.server.base_url)
+        nightly.write_new_digest(digests, site, self.server)
         return archive, digests
 
     # -- the whole run -------------------------------------------------------------------
@@ -200,7 +213,8 @@ class Benchmark:
                  time.perf_counter() - started, site.root)
         before = noise.calibrate()
         with SiteServer(site.www, scenarios.REPO) as self.server:
-            digests, urls, pages = self._inputs(site, self.server.base_url)
+            self.ours_settings = {"EXTRACT_AS": json.dumps(self.server.extract_as())}
+            digests, urls, pages = self._inputs(site)
             for _ in range(self.args.reps + 1):  # the first one warms the disk cache
                 self._measure("scrapy start-up", scenarios.startup, self.work,
                               self.logs / "up.log")
@@ -216,7 +230,8 @@ class Benchmark:
     def _profile(self, digests: Path) -> str | None:
         from bench import profile
 
-        return profile.profile_ours(digests, self.work / "profile-archive", self.args.profile)
+        return profile.profile_ours(digests, self.work / "profile-archive", self.args.profile,
+                                    self.ours_settings)
 
     def _outcome(self, site: sitegen.Site, noise_info: dict[str, Any],
                  profile: str | None) -> Outcome:
@@ -242,7 +257,10 @@ class Benchmark:
             machine=f"{platform.python_implementation()} {platform.python_version()}, "
                     f"{platform.system()} {platform.release()}",
             site_info=f"pages {sizes[0] // 1024}–{sizes[-1] // 1024} KB, median "
-                      f"{sizes[len(sizes) // 2] // 1024} KB",
+                      f"{sizes[len(sizes) // 2] // 1024} KB; "
+                      f"{sum(map(site.wechat, site.pages))} of {len(site.pages)} in WeChat chrome, "
+                      "served on a second port that stands for mp.weixin.qq.com",
+            relaxed={**scenarios.RELAXED, **self.ours_settings},
             profile=profile,
         )
 

@@ -95,7 +95,8 @@ def summarize(raw: Path, top: int = 25, rate: int = RATE) -> str:
     return "\n".join(out) + "\n"
 
 
-def profile_ours(digests: Path, archive: Path, out_dir: Path) -> str | None:
+def profile_ours(digests: Path, archive: Path, out_dir: Path,
+                 settings: dict[str, str] | None = None) -> str | None:
     """Record one crawl of ours into `out_dir`; the summary's path (None without py-spy)."""
     exe = py_spy()
     if exe is None:
@@ -104,7 +105,7 @@ def profile_ours(digests: Path, archive: Path, out_dir: Path) -> str | None:
     raw = out_dir / "ours.pyspy.txt"
     shutil.rmtree(archive, ignore_errors=True)
     command = [exe, "record", "--subprocesses", "--rate", str(RATE), "--format", "raw",
-               "--output", str(raw), "--", *scenarios.ours_command(digests, archive)]
+               "--output", str(raw), "--", *scenarios.ours_command(digests, archive, settings)]
     env = dict(os.environ, PYTHONPATH=str(scenarios.REPO))
     with (out_dir / "ours.log").open("wb") as log:
         subprocess.run(command, cwd=scenarios.REPO, env=env, stdout=log,

@@ -49,11 +49,12 @@ class Result:
         return 1000 * self.cpu / self.pages if self.pages else 0.0
 
 
-def ours_command(digests: Path, archive: Path) -> list[str]:
+def ours_command(digests: Path, archive: Path, settings: dict[str, str] | None = None
+                 ) -> list[str]:
     """`scrapy crawl sources` into `archive` with the relaxed politeness settings."""
     command = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
                "-s", f"ARCHIVE_DIR={archive}"]
-    for name, value in RELAXED.items():
+    for name, value in {**RELAXED, **(settings or {})}.items():
         command += ["-s", f"{name}={value}"]
     return command
 
@@ -70,10 +71,10 @@ def last_report(archive: Path) -> dict[str, Any]:
 
 
 def ours(name: str, digests: Path, archive: Path, log: Path, *, expect: int,
-         served: Any) -> Result:
+         served: Any, settings: dict[str, str] | None = None) -> Result:
     """One `scrapy crawl sources` run; `expect` links should be fetched and archived."""
     before = served()
-    usage = measure.run(ours_command(digests, archive), log=log)
+    usage = measure.run(ours_command(digests, archive, settings), log=log)
     fetched = served() - before
     report = last_report(archive)
     links = report.get("links", {})

@@ -1,8 +1,10 @@
 """The loopback site: an asyncio HTTP/1.1 server of pre-generated files, run in its own process.
 
-    python -m bench.site WWW_DIR [--port N]     # prints "listening http://127.0.0.1:PORT"
+    python -m bench.site WWW_DIR     # prints "listening http://127.0.0.1:PORT http://127.0.0.1:PORT2"
 
-Files are read into memory at start; every path is served as UTF-8 HTML with keep-alive.
+Files are read into memory at start; every path is served as UTF-8 HTML with keep-alive, on two
+ports: the second stands for mp.weixin.qq.com (the pages in WeChat chrome are cited there, and
+ours maps it to its WeChat extractor with EXTRACT_AS, as it reads the real site).
 `GET /__bench/stats` answers the number of other requests served so far.
 """
 
@@ -18,6 +20,8 @@ import sys
 from pathlib import Path
 from types import TracebackType
 from typing import ClassVar
+
+from bench.sitegen import Page, Site
 
 STATS_PATH = "/__bench/stats"
 _HEAD = "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {length}\r\n" \
@@ -63,16 +67,15 @@ class _Http(asyncio.Protocol):
         self.transport.write(head_out if method == "HEAD" else head_out + body)
 
 
-async def serve(www: Path, port: int) -> None:
-    """Serve `www` on 127.0.0.1:`port` until killed."""
+async def serve(www: Path) -> None:
+    """Serve `www` on two loopback ports until killed."""
     _Http.files = load(www)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(_Http, "127.0.0.1", port, backlog=512)
-    bound = server.sockets[0].getsockname()[1]
-    sys.stdout.write(f"listening http://127.0.0.1:{bound}\n")
+    servers = [await loop.create_server(_Http, "127.0.0.1", 0, backlog=512) for _ in range(2)]
+    urls = [f"http://127.0.0.1:{s.sockets[0].getsockname()[1]}" for s in servers]
+    sys.stdout.write(f"listening {' '.join(urls)}\n")
     sys.stdout.flush()
-    async with server:
-        await server.serve_forever()
+    await asyncio.gather(*(s.serve_forever() for s in servers))
 
 
 class SiteServer:
@@ -83,6 +86,7 @@ class SiteServer:
         self.repo = repo
         self.proc: subprocess.Popen[str] | None = None
         self.base_url = ""
+        self.wechat_url = ""  # the stand-in for mp.weixin.qq.com
 
     def __enter__(self) -> SiteServer:
         env = dict(os.environ, PYTHONPATH=str(self.repo))
@@ -95,8 +99,16 @@ class SiteServer:
         if not line.startswith("listening "):
             self.__exit__(None, None, None)
             raise RuntimeError(f"site server did not start: {line!r}")
-        self.base_url = line.split(" ", 1)[1]
+        self.base_url, self.wechat_url = line.split(" ")[1:3]
         return self
+
+    def url(self, site: Site, page: Page) -> str:
+        """Where the page is cited: WeChat-chrome pages on the WeChat stand-in."""
+        return (self.wechat_url if site.wechat(page) else self.base_url) + page.path
+
+    def extract_as(self) -> dict[str, str]:
+        """EXTRACT_AS for ours: the WeChat stand-in is read as mp.weixin.qq.com."""
+        return {self.wechat_url.split("://", 1)[1]: "mp.weixin.qq.com"}
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -126,10 +138,9 @@ def main() -> None:
     """Command line: serve a folder until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("www", type=Path)
-    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.www, args.port))
+        asyncio.run(serve(args.www))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 from bench import pages
@@ -43,6 +44,17 @@ class Site:
 
     def file(self, page: Page) -> Path:
         return self.www / page.path.lstrip("/")
+
+    def wechat(self, page: Page) -> bool:
+        """Whether the page is in WeChat chrome (a WeChat original or a copy of one)."""
+        if page.kind == "weixin":
+            return True
+        base = self._by_path.get(page.of or "")
+        return page.kind != "news" and base is not None and base.kind == "weixin"
+
+    @cached_property
+    def _by_path(self) -> dict[str, Page]:
+        return {p.path: p for p in self.pages}
 
 
 def _write(site_root: Path, path: str, data: bytes) -> None:
