@@ -169,3 +169,30 @@ def test_a_digest_id_used_by_another_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="already used by"):
         archive.record_digest(_digest(source="/elsewhere/d1.md"), b"other", time.time())
     archive.close()
+
+
+def test_a_short_write_is_finished_or_raises() -> None:
+    """A write cut short (as at a file size limit) goes on with the rest, and raises when
+    nothing more fits, so the WARC writer can cut the partial record back out."""
+    from crawler.archive.warc import _WriteAll
+
+    class Limited:
+        def __init__(self, room: int) -> None:
+            self.room, self.data = room, b""
+
+        def write(self, data: memoryview) -> int:
+            take = bytes(data[: min(len(data), self.room, 3)])  # at most 3 bytes a call
+            self.room -= len(take)
+            self.data += take
+            return len(take)
+
+        def flush(self) -> None:
+            pass
+
+    roomy = Limited(100)
+    assert _WriteAll(roomy).write(b"0123456789") == 10  # type: ignore[arg-type]
+    assert roomy.data == b"0123456789"
+    tight = Limited(5)
+    with pytest.raises(OSError, match="no space left"):
+        _WriteAll(tight).write(b"0123456789")  # type: ignore[arg-type]
+    assert tight.data == b"01234"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
 import socket
 import threading
+import zlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -45,12 +47,62 @@ class Pointer:
         return asdict(self)
 
 
+#: zlib level of the gzip members: 6 (zlib's default) compresses a page in three quarters of
+#: the time of warcio's 9, for files about 1 % bigger.
+GZIP_LEVEL = 6
+
+
+class _GzipMember:
+    """One gzip member around one record (warcio's wrapper, at GZIP_LEVEL)."""
+
+    def __init__(self, out: Any):
+        self.compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self.out = out
+
+    def write(self, data: bytes) -> None:
+        self.out.write(self.compressor.compress(data))
+
+    def flush(self) -> None:
+        self.out.write(self.compressor.flush())
+        self.out.flush()
+
+
+class _WriteAll:
+    """A file whose write() writes every byte or raises.
+
+    At a file size limit Linux writes what fits and returns a short count; warcio does not
+    check the count, so the record would end cut short with no error. Writing the rest raises
+    (EFBIG / ENOSPC), and the writer then cuts the partial record back out.
+    """
+
+    def __init__(self, fh: io.FileIO):
+        self.fh = fh
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            written = self.fh.write(view)
+            if not written:
+                raise OSError(errno.ENOSPC, "no space left for a WARC record")
+            view = view[written:]
+        return len(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
 class _Sha256Writer(WARCWriter):
-    """warcio's writer with sha256 instead of sha1 for block and payload digests."""
+    """warcio's writer with sha256 digests, each record its own gzip member at GZIP_LEVEL."""
+
+    def __init__(self, fh: io.FileIO):
+        super().__init__(_WriteAll(fh), gzip=False, warc_version="1.1")
 
     @staticmethod
     def _create_digester() -> Digester:
         return Digester("sha256")
+
+    def _write_warc_record(self, out: Any, record: Any) -> None:
+        super()._write_warc_record(_GzipMember(out), record)
 
 
 def _http_date(ts: float) -> str:
@@ -110,7 +162,7 @@ class WarcWriter:
         self._path = self.directory / name
         # unbuffered: a failed write can be cut back without a buffer flushing behind it
         self._fh = open(self._path, "xb", buffering=0)  # noqa: SIM115 - lives until close()
-        self._writer = _Sha256Writer(self._fh, gzip=True, warc_version="1.1")
+        self._writer = _Sha256Writer(self._fh)
         self.files_written.append(name)
         info = dict(self.info, software=f"sources/{__version__}", format="WARC File Format 1.1")
         self._write(self._writer.create_warcinfo_record(name, info))
