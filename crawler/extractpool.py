@@ -144,9 +144,13 @@ class _Worker:
 
     def _kill_now(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.returncode is None:
+        if process is None:
+            return
+        if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
+        if process.stdin is not None:
+            process.stdin.close()  # else its transport outlives the event loop
 
     async def kill(self) -> None:
         process = self.process
@@ -158,10 +162,10 @@ class _Worker:
 
     async def close(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.returncode is not None:
+        if process is None:
             return
-        assert process.stdin is not None
-        process.stdin.close()
+        if process.stdin is not None:
+            process.stdin.close()
         try:
             await asyncio.wait_for(process.wait(), CLOSE_WAIT)
         except TimeoutError:
