@@ -19,6 +19,9 @@ class DistributedAddon:
 
     def update_settings(self, settings: BaseSettings) -> None:
         if not settings.get("REDIS_URL"):
+            # One process: the spider skips links the index holds or that it scheduled in this
+            # run, so Scrapy's dupefilter would only keep a fingerprint per URL in memory.
+            settings.set("DUPEFILTER_CLASS", "scrapy.dupefilters.BaseDupeFilter", priority="addon")
             return
         # All processes of one run must agree on the run name; the UTC date fits nightly runs.
         run = settings.get("DISTRIBUTED_RUN") or time.strftime("%Y-%m-%d", time.gmtime())

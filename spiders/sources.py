@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
@@ -33,7 +34,7 @@ class SourcesSpider(scrapy.Spider):
     name = "sources"
     sources: list[str]  # resolved digest files and URLs
     max_attempts: int
-    scheduled: set[str]  # link ids requested in this run
+    scheduled: set[int]  # link ids requested in this run, as 64-bit numbers (small in memory)
 
     def __init__(self, digests: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -72,6 +73,8 @@ class SourcesSpider(scrapy.Spider):
                 self._digest_error(source, f"cannot read: {exc.strerror or exc}")
                 continue
             for item in self.read_digest(raw, source, file_stat):
+                if isinstance(item, scrapy.Request):
+                    await self._room_for_more()
                 yield item
         # Links cited earlier that still need work: resumed after a crash, or retried.
         resumed = 0
@@ -79,9 +82,21 @@ class SourcesSpider(scrapy.Spider):
             request = self.fetch(link_id, url)
             if request is not None:
                 resumed += 1
+                await self._room_for_more()
                 yield request
         if resumed:
             stats.set_value("sources/links/resumed", resumed)
+
+    async def _room_for_more(self) -> None:
+        """Wait while downloads are saturated and the scheduler still holds requests.
+
+        Scrapy takes start requests as fast as they come and keeps them in memory; a run over
+        100,000 links would hold them all. Waiting here keeps the scheduler's queue short and
+        the links on disk, in the index, until their turn.
+        """
+        engine = self.crawler.engine
+        while engine is not None and engine.running and engine.needs_backout():
+            await self.crawler.signals.wait_for(signals.scheduler_empty)
 
     # -- digests -------------------------------------------------------------------------
     def parse_digest_response(self, response: Response) -> Iterator[Any]:
@@ -137,7 +152,8 @@ class SourcesSpider(scrapy.Spider):
     def fetch(self, link_id: str, url: str) -> scrapy.Request | None:
         """A request for a link unless it is archived, scheduled already, or out of attempts."""
         stats = self.crawler.stats
-        if link_id in self.scheduled:
+        key = int(link_id[:16], 16)
+        if key in self.scheduled:
             stats.inc_value("sources/links/duplicate_in_run")
             return None
         archive = archive_for(self.crawler)
@@ -152,7 +168,7 @@ class SourcesSpider(scrapy.Spider):
         if alias is not None and alias != link_id:
             stats.inc_value("sources/links/skipped/alias")
             return None
-        self.scheduled.add(link_id)
+        self.scheduled.add(key)
         stats.inc_value("sources/links/scheduled")
         return scrapy.Request(
             url,

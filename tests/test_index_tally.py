@@ -297,3 +297,23 @@ def test_clear_keeps_the_counters_working(tmp_path: Path) -> None:
     check(index)
     assert index.citation_tally()["links"] == 1
     index.close()
+
+
+def test_due_links_come_in_pages_and_survive_writes_between_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """due_links reads DUE_PAGE rows at a time (the crawl takes them slowly while it writes):
+    every due link comes once, in order, also when links change status meanwhile."""
+    monkeypatch.setattr("crawler.archive.index.DUE_PAGE", 7)
+    index = Index(tmp_path / "index.sqlite3")
+    for n in range(40):
+        index.put_link(f"id{n:02d}", f"https://a/{n}", "failed" if n % 3 else "pending", 1,
+                       None, None)
+    expected = reference_due(index.db, time.time(), 5)
+    got = []
+    for link_id, url in index.due_links(time.time(), 5):
+        got.append((link_id, url))
+        # the crawl archives what it fetched while later pages are still to be read
+        index.put_link(link_id, url, "archived", 2, None, "art")
+    assert got == expected and len(got) == 40
+    assert list(index.due_links(time.time(), 5)) == []

@@ -148,6 +148,10 @@ _TRIGGERS = {
 }
 
 
+#: Rows of due links read at a time.
+DUE_PAGE = 500
+
+
 class Index:
     """Thin typed wrapper over the index database."""
 
@@ -296,11 +300,18 @@ class Index:
         if not due:
             return
         marks = ",".join("?" * len(due))
-        yield from self.db.execute(
-            f"SELECT id, canonical_url FROM links WHERE status IN ({marks}) "
-            "AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) ORDER BY rowid",
-            (*due, max_attempts, now),
+        query = (
+            f"SELECT rowid, id, canonical_url FROM links WHERE status IN ({marks}) "
+            "AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) AND rowid > ? "
+            "ORDER BY rowid LIMIT ?"
         )
+        # Pages of rows, not one open cursor: the crawl takes them slowly while it writes
+        # through the same connection.
+        last = 0
+        while rows := self.db.execute(query, (*due, max_attempts, now, last, DUE_PAGE)).fetchall():
+            for _, link_id, url in rows:
+                yield link_id, url
+            last = rows[-1][0]
 
     def status_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, count(*) FROM links GROUP BY status"))
