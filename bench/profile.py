@@ -32,7 +32,7 @@ def py_spy() -> str | None:
 
 def role(command: str) -> str:
     """What a sampled process is, from its command line."""
-    if "forkserver" in command or "spawn_main" in command:
+    if "crawler.extractpool" in command or "forkserver" in command or "spawn_main" in command:
         return "extraction worker"
     if "resource_tracker" in command:
         return "resource tracker"
