@@ -110,6 +110,8 @@ class _Worker:
             pass
         if self.process is process:  # died on its own: every page it held is lost
             self.process = None
+            if process.stdin is not None:
+                process.stdin.close()
         while self.waiting:
             head = self.waiting.popleft()
             if not head.done():
@@ -127,12 +129,14 @@ class _Worker:
             # it, and the first of them to overrun is the one that times out first
             data = await asyncio.wait_for(asyncio.shield(reply), timeout)
         except TimeoutError as exc:
+            reply.cancel()  # nobody waits for it any more
             await self.kill()  # the pages queued behind this one get WorkerDied: read again
             raise WorkerFailed(f"extraction took longer than {timeout:g} s") from exc
         except (ConnectionError, BrokenPipeError) as exc:
             await self.kill()
             raise WorkerDied("extraction worker died") from exc
         except asyncio.CancelledError:  # the crawl stopped mid-page: the pipe is out of step
+            reply.cancel()
             self._kill_now()
             raise
         self.pages += 1
