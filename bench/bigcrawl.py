@@ -26,7 +26,7 @@ import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 
-from bench import digestgen, measure, scenarios  # noqa: E402
+from bench import digestgen, measure, scenarios, site  # noqa: E402
 
 _WORDS = (
     "模型", "训练", "推理", "数据", "开源", "芯片", "算力", "智能体",
@@ -57,28 +57,19 @@ def page(n: int) -> bytes:
     return html.encode()
 
 
-class _Http(asyncio.Protocol):
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
-        self.buffer = b""
+class _Generated:
+    """The site's "files": /p/<n>.html made on request (bench.site's server reads `.get`)."""
 
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while b"\r\n\r\n" in self.buffer:
-            head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-            path = head.split(b" ", 2)[1].decode("latin-1")
-            try:
-                body, status = page(int(path.removeprefix("/p/").removesuffix(".html"))), "200 OK"
-            except ValueError:
-                body, status = b"not found", "404 Not Found"
-            self.transport.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n".encode() + body
-            )
+    def get(self, path: str, default: bytes | None = None) -> bytes | None:
+        number = path.removeprefix("/p/").removesuffix(".html")
+        return page(int(number)) if path.startswith("/p/") and number.isdigit() else default
 
 
 async def serve() -> None:
-    server = await asyncio.get_running_loop().create_server(_Http, "127.0.0.1", 0, backlog=512)
+    site._Http.files = _Generated()  # type: ignore[assignment]
+    server = await asyncio.get_running_loop().create_server(
+        site._Http, "127.0.0.1", 0, backlog=512
+    )
     print(f"listening http://127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
     await server.serve_forever()
 
