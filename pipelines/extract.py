@@ -71,4 +71,3 @@ class ExtractPipeline:
             item.extracted = extract(url, item.body, item.content_type)
         self.crawler.stats.inc_value(f"sources/extracted/{item.extracted.extractor}")
         return item
-

@@ -687,7 +687,6 @@ def clean_text(
 
 
 @lru_cache(maxsize=4)
-@lru_cache(maxsize=4)
 def trafilatura_config(min_extracted: int = 250) -> Any:
     """A trafilatura config with our limits (no signal-based timeout, small outputs allowed)."""
     config = use_config()
@@ -895,11 +894,12 @@ class Extractor:
     def guessed_metadata(self, page: Page, stated: dict[str, Any]) -> dict[str, Any]:
         """trafilatura's metadata when a field of `guessed_fields` is not stated, else only the
         description and image tags (what trafilatura would have read for those)."""
+        known = {name for name, value in stated.items() if value}
         if self.site:
-            stated = {"site": self.site, **stated}
-        if not self.guess_date:
-            stated = {"published": "-", **stated}
-        if any(not stated.get(name) for name in self.guessed_fields):
+            known.add("site")
+        if not self.guess_date:  # trafilatura's date would not be taken anyway
+            known.add("published")
+        if not known.issuperset(self.guessed_fields):
             return _doc_meta(extract_metadata(deepcopy(page.tree), page.url or None, DATE_PARAMS))
         return {
             "description": page.meta("og:description", "description", "twitter:description"),
