@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,14 @@ def article_html(title: str, body: list[str], *, date: str = "2026-02-05",
 <aside><h3>相关阅读</h3><ul><li><a href="/x">另一篇文章的标题在这里</a></li></ul></aside>
 <footer>版权所有 © 2026 测试新闻网</footer>
 </body></html>"""
+
+
+def quick_digest(path: Path, links: Iterable[tuple[str, str]], heading: str = "日报") -> Path:
+    """Write a digest of one "## 更多动态" quick list: a `- [title](url)，摘要` line per link."""
+    items = "\n".join(f"- [{title}]({url})，摘要" for title, url in links)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# {heading}\n\n## 更多动态\n\n{items}\n", encoding="utf-8")
+    return path
 
 
 def sentences(topic: str, n: int = 6) -> list[str]:

@@ -17,6 +17,7 @@ from tests.conftest import (
     article_html,
     citations,
     crawl_args,
+    quick_digest,
     run_crawl,
     sentences,
     verify,
@@ -49,10 +50,8 @@ def test_sigkill_at_several_points_then_restart_ends_complete_and_sound(
     digests.mkdir()
     per = PAGES // 3
     for d in range(3):
-        items = "\n".join(f"- [第{n}篇]({base}/p/{n}.html)，摘要"
-                          for n in range(d * per, (d + 1) * per))
-        (digests / f"d{d}.md").write_text(f"# 日报 {d}\n\n## 更多动态\n\n{items}\n",
-                                          encoding="utf-8")
+        links = ((f"第{n}篇", f"{base}/p/{n}.html") for n in range(d * per, (d + 1) * per))
+        quick_digest(digests / f"d{d}.md", links, heading=f"日报 {d}")
     archive = tmp_path / "archive"
 
     kills = 0

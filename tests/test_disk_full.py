@@ -15,6 +15,7 @@ from tests.conftest import (
     article_html,
     citations,
     crawl_args,
+    quick_digest,
     run_crawl,
     sentences,
     verify,
@@ -22,8 +23,7 @@ from tests.conftest import (
 
 
 def _digest(folder: Path, name: str, base: str, pages: range) -> None:
-    items = "\n".join(f"- [第{n}篇]({base}/p/{n}.html)，摘要" for n in pages)
-    (folder / name).write_text(f"# 日报\n\n## 更多动态\n\n{items}\n", encoding="utf-8")
+    quick_digest(folder / name, ((f"第{n}篇", f"{base}/p/{n}.html") for n in pages))
 
 
 def _files(archive: Path) -> dict[str, str]:

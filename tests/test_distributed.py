@@ -17,7 +17,16 @@ from typing import Any
 import pytest
 from werkzeug import Request, Response
 
-from tests.conftest import CRAWL_ENV, REPO, article_html, citations, crawl_args, sentences, verify
+from tests.conftest import (
+    CRAWL_ENV,
+    REPO,
+    article_html,
+    citations,
+    crawl_args,
+    quick_digest,
+    sentences,
+    verify,
+)
 
 PAGES = 300
 
@@ -73,9 +82,8 @@ def test_two_processes_fetch_each_url_once_into_one_sound_archive(
     digests = tmp_path / "digests"
     digests.mkdir()
     for d in range(3):
-        items = "\n".join(f"- [第{n}篇]({base}/p/{n}.html)，摘要" for n in range(d, PAGES, 3))
-        (digests / f"d{d}.md").write_text(f"# 日报 {d}\n\n## 更多动态\n\n{items}\n",
-                                          encoding="utf-8")
+        links = ((f"第{n}篇", f"{base}/p/{n}.html") for n in range(d, PAGES, 3))
+        quick_digest(digests / f"d{d}.md", links, heading=f"日报 {d}")
     archive = tmp_path / "archive"
     run = f"test-{uuid.uuid4().hex[:8]}"
     args = crawl_args(archive, digests, REDIS_URL=redis_url, DISTRIBUTED_RUN=run,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import article_html, citations, run_crawl, sentences
+from tests.conftest import article_html, citations, quick_digest, run_crawl, sentences
 
 
 def test_cdxj_indexer_finds_every_archived_page_at_our_pointer(
@@ -24,8 +24,7 @@ def test_cdxj_indexer_finds_every_archived_page_at_our_pointer(
     base = server.url_for("").rstrip("/")
     digests = tmp_path / "digests"
     digests.mkdir()
-    items = "\n".join(f"- [新闻{n}]({base}/news/{n}.html)，摘要" for n in range(3))
-    (digests / "d.md").write_text(f"# 日报\n\n## 更多动态\n\n{items}\n", encoding="utf-8")
+    quick_digest(digests / "d.md", ((f"新闻{n}", f"{base}/news/{n}.html") for n in range(3)))
     archive = tmp_path / "archive"
     assert run_crawl(archive, digests).returncode == 0
 

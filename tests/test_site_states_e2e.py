@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REPO, citations, run_crawl
+from tests.conftest import REPO, citations, quick_digest, run_crawl
 
 PAGES = REPO / "tests" / "fixtures" / "pages" / "mp.weixin.qq.com"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -30,9 +30,8 @@ def test_wechat_states_and_images_through_a_crawl(robots_ok: Any, tmp_path: Path
 
     digests = tmp_path / "digests"
     digests.mkdir()
-    items = "\n".join(f"- [{s}]({base}/s/{s})，摘要"
-                      for s in ("article", "deleted", "verification", "expired"))
-    (digests / "d.md").write_text(f"# 日报\n\n## 更多动态\n\n{items}\n", encoding="utf-8")
+    states = ("article", "deleted", "verification", "expired")
+    quick_digest(digests / "d.md", ((s, f"{base}/s/{s}") for s in states))
     netloc = base.split("://", 1)[1]
     archive = tmp_path / "archive"
     result = run_crawl(archive, digests, EXTRACT_AS=json.dumps({netloc: "mp.weixin.qq.com"}),
