@@ -77,13 +77,9 @@ class Benchmark:
         urls = self.work / "urls.txt"
         urls.write_text("".join(f"{c.url}\n" for c in cites))
         pages = self.work / "pages.txt"
-        # the URL each page's extractor sees: WeChat-chrome pages are read as the WeChat site's,
-        # as EXTRACT_AS makes the crawl read them
-        def seen_as(page: sitegen.Page) -> str:
-            base = "https://mp.weixin.qq.com" if site.wechat(page) else self.server.base_url
-            return base + page.path
-
-        pages.write_text("".join(f"{seen_as(p)}\t{site.file(p)}\n" for p in site.pages))
+        # each page under the URL its extractor sees in the crawl (ceilings read these)
+        seen_as = self.server.seen_as
+        pages.write_text("".join(f"{seen_as(site, p)}\t{site.file(p)}\n" for p in site.pages))
         cited = sum(len(g) for g in groups)
         log.info("%d digests cite %d links (%d distinct pages)", len(groups), cited, len(cites))
         return digests, urls, pages

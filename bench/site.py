@@ -24,6 +24,8 @@ from typing import ClassVar
 from bench.sitegen import Page, Site
 
 STATS_PATH = "/__bench/stats"
+#: The site the second port stands for.
+WECHAT_HOST = "mp.weixin.qq.com"
 _HEAD = "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {length}\r\n" \
         "Connection: keep-alive\r\nServer: bench-site\r\n\r\n"
 
@@ -106,9 +108,13 @@ class SiteServer:
         """Where the page is cited: WeChat-chrome pages on the WeChat stand-in."""
         return (self.wechat_url if site.wechat(page) else self.base_url) + page.path
 
+    def seen_as(self, site: Site, page: Page) -> str:
+        """The URL the page's extractor sees in ours (the stand-in read as the WeChat site)."""
+        return f"https://{WECHAT_HOST}{page.path}" if site.wechat(page) else self.url(site, page)
+
     def extract_as(self) -> dict[str, str]:
-        """EXTRACT_AS for ours: the WeChat stand-in is read as mp.weixin.qq.com."""
-        return {self.wechat_url.split("://", 1)[1]: "mp.weixin.qq.com"}
+        """EXTRACT_AS for ours: the WeChat stand-in is read as the WeChat site."""
+        return {self.wechat_url.split("://", 1)[1]: WECHAT_HOST}
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
