@@ -39,8 +39,9 @@ class BaselineSpider(scrapy.Spider):
         if not self.extract:
             self.out.write(f'{{"url": "{response.url}", "bytes": {len(response.body)}}}\n')
             return
-        doc = trafilatura.extract(response.text, url=response.url, output_format="json",
-                                  with_metadata=True)
+        doc = trafilatura.extract(
+            response.text, url=response.url, output_format="json", with_metadata=True
+        )
         if doc:
             self.out.write(doc.replace("\n", " ") + "\n")
 

@@ -27,8 +27,14 @@ from bench import digestgen, text
 
 REPO = Path(__file__).resolve().parents[1]
 #: Sources whose change invalidates a cached archive.
-_KEYED = ("bench/bigarchive.py", "bench/digestgen.py", "crawler/archive", "crawler/digests",
-          "crawler/urls.py", "crawler/items.py")
+_KEYED = (
+    "bench/bigarchive.py",
+    "bench/digestgen.py",
+    "crawler/archive",
+    "crawler/digests",
+    "crawler/urls.py",
+    "crawler/items.py",
+)
 _HOSTS = (
     "https://www.qbitai.com/2025/{m:02d}/{n}.html",
     "https://mp.weixin.qq.com/s/{tok}",
@@ -38,8 +44,10 @@ _HOSTS = (
     "https://news.aibase.com/zh/news/{n}",
     "https://www.oschina.net/news/{n}",
 )
-_BODY = ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>"
-         "<body><article><h1>{title}</h1>{paras}</article></body></html>")
+_BODY = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>'
+    "<body><article><h1>{title}</h1>{paras}</article></body></html>"
+)
 
 
 def source_key() -> str:
@@ -54,7 +62,11 @@ def source_key() -> str:
 
 def _url(rng: random.Random, i: int) -> str:
     return rng.choice(_HOSTS).format(
-        m=rng.randint(1, 12), d=rng.randint(1, 28), n=10**6 + i, a=i // 1000, b=i % 1000 + 1000 * i,
+        m=rng.randint(1, 12),
+        d=rng.randint(1, 28),
+        n=10**6 + i,
+        a=i // 1000,
+        b=i % 1000 + 1000 * i,
         tok=f"{rng.getrandbits(88):022x}{i:x}",
     )
 
@@ -88,27 +100,59 @@ def _record(archive: object, link_id: str, url: str, title: str, txt: str, body:
     fetched = time.time()
     headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]
     pointer = archive.warc.write_exchange(  # type: ignore[attr-defined]
-        url=url, method="GET", request_headers=[("User-Agent", "sources-bench")],
-        request_body=b"", status=200, protocol="HTTP/1.1", response_headers=headers,
-        body=body, fetched_at=fetched, ip="127.0.0.1",
+        url=url,
+        method="GET",
+        request_headers=[("User-Agent", "sources-bench")],
+        request_body=b"",
+        status=200,
+        protocol="HTTP/1.1",
+        response_headers=headers,
+        body=body,
+        fetched_at=fetched,
+        ip="127.0.0.1",
     )
     sha = hashlib.sha256(body).hexdigest()
     article = {
-        "title": title, "author": None, "published": None, "site": None, "language": "zh",
-        "description": None, "text": txt, "extractor": "generic", "images": [], "extra": {},
-        "url": url, "final_url": url, "content_type": headers[0][1],
+        "title": title,
+        "author": None,
+        "published": None,
+        "site": None,
+        "language": "zh",
+        "description": None,
+        "text": txt,
+        "extractor": "generic",
+        "images": [],
+        "extra": {},
+        "url": url,
+        "final_url": url,
+        "content_type": headers[0][1],
         "fetched_at": now_iso(fetched),
     }
     fetch = {
-        "url": url, "final_url": url, "http_status": 200, "content_type": headers[0][1],
-        "headers": [list(h) for h in headers], "fetched_at": now_iso(fetched),
-        "ip": "127.0.0.1", "redirects": [], "aliases": [], "body_bytes": len(body),
-        "body_sha256": sha, "extractor": "generic",
+        "url": url,
+        "final_url": url,
+        "http_status": 200,
+        "content_type": headers[0][1],
+        "headers": [list(h) for h in headers],
+        "fetched_at": now_iso(fetched),
+        "ip": "127.0.0.1",
+        "redirects": [],
+        "aliases": [],
+        "body_bytes": len(body),
+        "body_sha256": sha,
+        "extractor": "generic",
         "page_state": {"status": "archived", "reason": None, "extra": {}},
     }
     archive.record_outcome(  # type: ignore[attr-defined]
-        link_id, url, status="archived", reason=None, http_status=200, fetch=fetch,
-        original=pointer, article=article, body_sha256=sha,
+        link_id,
+        url,
+        status="archived",
+        reason=None,
+        http_status=200,
+        fetch=fetch,
+        original=pointer,
+        article=article,
+        body_sha256=sha,
     )
 
 
@@ -176,7 +220,6 @@ def working_copy(built: Path, dest: Path) -> tuple[Path, Path]:
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     ignore = shutil.ignore_patterns("crawl.lock")
-    shutil.copytree(built / "archive", dest / "archive", copy_function=_link_or_copy,
-                    ignore=ignore)
+    shutil.copytree(built / "archive", dest / "archive", copy_function=_link_or_copy, ignore=ignore)
     shutil.copytree(built / "digests", dest / "digests", copy_function=os.link)
     return dest / "archive", dest / "digests"

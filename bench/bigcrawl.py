@@ -29,8 +29,21 @@ import tempfile  # noqa: E402
 from bench import digestgen, measure, scenarios, site  # noqa: E402
 
 _WORDS = (
-    "模型", "训练", "推理", "数据", "开源", "芯片", "算力", "智能体",
-    "多模态", "评测", "参数", "语料", "团队", "发布", "应用",
+    "模型",
+    "训练",
+    "推理",
+    "数据",
+    "开源",
+    "芯片",
+    "算力",
+    "智能体",
+    "多模态",
+    "评测",
+    "参数",
+    "语料",
+    "团队",
+    "发布",
+    "应用",
 )
 
 
@@ -39,7 +52,8 @@ def page(n: int) -> bytes:
     rng = random.Random(n)
     title = f"第{n}号报道：" + "".join(rng.choice(_WORDS) for _ in range(6))
     paras = "".join(
-        "<p>" + "，".join("".join(rng.choice(_WORDS) for _ in range(5)) for _ in range(6))
+        "<p>"
+        + "，".join("".join(rng.choice(_WORDS) for _ in range(5)) for _ in range(6))
         + f"（{n}-{i}）。</p>"
         for i in range(12)
     )
@@ -67,9 +81,7 @@ class _Generated:
 
 async def serve() -> None:
     site._Http.files = _Generated()  # type: ignore[assignment]
-    server = await asyncio.get_running_loop().create_server(
-        site._Http, "127.0.0.1", 0, backlog=512
-    )
+    server = await asyncio.get_running_loop().create_server(site._Http, "127.0.0.1", 0, backlog=512)
     print(f"listening http://127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
     await server.serve_forever()
 
@@ -108,8 +120,10 @@ def main() -> None:
         asyncio.run(serve())
         return
     server = subprocess.Popen(
-        [sys.executable, "-m", "bench.bigcrawl", "--serve"], cwd=scenarios.REPO,
-        stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "bench.bigcrawl", "--serve"],
+        cwd=scenarios.REPO,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     work = Path(tempfile.mkdtemp(prefix="sources-bigcrawl-"))
     try:

@@ -24,8 +24,9 @@ def with_trafilatura(url: str, body: bytes) -> int:
     """What the baseline does with a page: extracted JSON's length."""
     import trafilatura
 
-    doc = trafilatura.extract(body.decode("utf-8"), url=url, output_format="json",
-                              with_metadata=True)
+    doc = trafilatura.extract(
+        body.decode("utf-8"), url=url, output_format="json", with_metadata=True
+    )
     return len(doc or "")
 
 
@@ -37,7 +38,8 @@ def with_ours(url: str, body: bytes) -> int:
 
 
 EXTRACTORS: dict[str, Callable[[str, bytes], int]] = {
-    "trafilatura": with_trafilatura, "ours": with_ours,
+    "trafilatura": with_trafilatura,
+    "ours": with_ours,
 }
 
 

@@ -25,8 +25,12 @@ class Cite:
     title: str
 
 
-def plan(cites: list[Cite], rng: random.Random, per_digest: int = LINKS_PER_DIGEST,
-         multi_share: float = MULTI_CITED_SHARE) -> list[list[Cite]]:
+def plan(
+    cites: list[Cite],
+    rng: random.Random,
+    per_digest: int = LINKS_PER_DIGEST,
+    multi_share: float = MULTI_CITED_SHARE,
+) -> list[list[Cite]]:
     """Spread the cites over digests in order; a share is cited again by another digest."""
     extra = [c for c in cites if rng.random() < multi_share]
     extra += [c for c in extra if rng.random() < 0.3]  # a few three times
@@ -53,17 +57,23 @@ def plan(cites: list[Cite], rng: random.Random, per_digest: int = LINKS_PER_DIGE
 def render(cites: list[Cite], day: dt.date, rng: random.Random) -> str:
     """One digest: front matter, `## ` sections of `### [title](url)` entries, `## 更多动态`."""
     heads = cites[: int(len(cites) * 0.6)]
-    quick = cites[len(heads):]
+    quick = cites[len(heads) :]
     lead = heads[0].title if heads else "今日要闻"
     out = [
-        "---", f"title: AI 日报：{lead}", f"date: {day.isoformat()}", "category: AI 日报",
-        'tags: ["AI","AI 日报"]', "---", f"# AI 日报：{lead}", "",
+        "---",
+        f"title: AI 日报：{lead}",
+        f"date: {day.isoformat()}",
+        "category: AI 日报",
+        'tags: ["AI","AI 日报"]',
+        "---",
+        f"# AI 日报：{lead}",
+        "",
     ]
     per_section = max(1, -(-len(heads) // len(SECTIONS)))
     i = 0
     while i < len(heads):
         out += [f"## {SECTIONS[(i // per_section) % len(SECTIONS)]}", ""]
-        for cite in heads[i: i + per_section]:
+        for cite in heads[i : i + per_section]:
             out += [f"### [{cite.title}]({cite.url})", "", text.summary(rng), ""]
             if quick and rng.random() < RELATED_SHARE:
                 related = quick.pop()
@@ -74,13 +84,19 @@ def render(cites: list[Cite], day: dt.date, rng: random.Random) -> str:
         out += ["## 更多动态", ""]
         out += [f"- [{c.title}]({c.url})，{text.sentence(rng)}" for c in quick]
         out.append("")
-    out += ["---", "", '<div class="telegram-card">欢迎加入 <a href="https://t.me/example_news">'
-            "@example_news</a>，抢先获取更新。</div>", ""]
+    out += [
+        "---",
+        "",
+        '<div class="telegram-card">欢迎加入 <a href="https://t.me/example_news">'
+        "@example_news</a>，抢先获取更新。</div>",
+        "",
+    ]
     return "\n".join(out)
 
 
-def write(folder: Path, prefix: str, groups: list[list[Cite]], first_day: dt.date,
-          rng: random.Random) -> list[Path]:
+def write(
+    folder: Path, prefix: str, groups: list[list[Cite]], first_day: dt.date, rng: random.Random
+) -> list[Path]:
     """Write one digest file per group, named `<prefix>-<date>.md`, one day apart."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -110,8 +110,14 @@ class _Sampler(threading.Thread):
             self.peak_procs = max(self.peak_procs, sum(1 for s in sizes if s[0]))
 
 
-def run(command: list[str], *, log: Path, cwd: Path = REPO, timeout: float = 3600,
-        env: dict[str, str] | None = None) -> Usage:
+def run(
+    command: list[str],
+    *,
+    log: Path,
+    cwd: Path = REPO,
+    timeout: float = 3600,
+    env: dict[str, str] | None = None,
+) -> Usage:
     """Run `command` under bench.reaper, sampling its tree; its output goes to `log`."""
     env = dict(env or os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
@@ -120,7 +126,10 @@ def run(command: list[str], *, log: Path, cwd: Path = REPO, timeout: float = 360
         busy = machine_busy()
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.reaper", str(result), "--", *command],
-            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         sampler = _Sampler(proc.pid)
         sampler.start()
@@ -136,7 +145,13 @@ def run(command: list[str], *, log: Path, cwd: Path = REPO, timeout: float = 360
                         os.kill(pid, signal.SIGKILL)
                 proc.wait()
         data = json.loads(result.read_text())
-    return Usage(rc=data["rc"], wall=data["wall"], cpu=data["user"] + data["sys"],
-                 peak_rss=sampler.peak_rss, peak_pss=sampler.peak_pss,
-                 peak_procs=sampler.peak_procs, machine_cpu=busy,
-                 main_cpu=data.get("main_cpu", 0.0))
+    return Usage(
+        rc=data["rc"],
+        wall=data["wall"],
+        cpu=data["user"] + data["sys"],
+        peak_rss=sampler.peak_rss,
+        peak_pss=sampler.peak_pss,
+        peak_procs=sampler.peak_procs,
+        machine_cpu=busy,
+        main_cpu=data.get("main_cpu", 0.0),
+    )

@@ -31,8 +31,9 @@ def calibrate(rounds: int = 7) -> dict[str, Any]:
     }
 
 
-def wait_for_quiet(threshold_pct: float = 20.0, max_wait: float = 120.0,
-                   window: float = 0.5) -> float:
+def wait_for_quiet(
+    threshold_pct: float = 20.0, max_wait: float = 120.0, window: float = 0.5
+) -> float:
     """Wait until other processes use under `threshold_pct` of one core; seconds waited.
 
     The machine may be shared (tests of other work running); a measured run started while

@@ -72,12 +72,14 @@ def _widget(rng: random.Random) -> str:
         f'<a href="/news/{rng.randint(10**6, 10**7)}.html">'
         f'<span class="t">{_esc(text.title(rng))}</span></a><div class="meta"><span>'
         f"{rng.choice(text.ACCOUNTS)}</span><span>{rng.randint(1, 59)}分钟前</span>"
-        f"<i class=\"icon-comment\"></i><em>{rng.randint(0, 999)}</em></div></div></li>"
+        f'<i class="icon-comment"></i><em>{rng.randint(0, 999)}</em></div></div></li>'
         for _ in range(rng.randint(4, 12))
     )
     hidden = ' style="display:none"' if rng.random() < 0.3 else ""
-    return (f'<div class="widget {css}"{hidden}><div class="hd"><h3>{rng.choice(text.CHANNELS)}'
-            f'</h3><a class="more" href="/more">更多</a></div><ul class="bd">{items}</ul></div>')
+    return (
+        f'<div class="widget {css}"{hidden}><div class="hd"><h3>{rng.choice(text.CHANNELS)}'
+        f'</h3><a class="more" href="/more">更多</a></div><ul class="bd">{items}</ul></div>'
+    )
 
 
 def _esc(value: str) -> str:
@@ -96,7 +98,7 @@ def _nav(rng: random.Random, links: int) -> str:
 def _link_list(rng: random.Random, heading: str, count: int, css: str) -> str:
     items = "".join(
         f'<li><a href="/news/{rng.randint(10**6, 10**7)}.html">{_esc(text.title(rng))}</a>'
-        f"<span class=\"date\">{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}</span></li>"
+        f'<span class="date">{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}</span></li>'
         for _ in range(count)
     )
     return f'<div class="{css}"><h3>{heading}</h3><ul>{items}</ul></div>'
@@ -118,14 +120,21 @@ def news_page(article: Article, rng: random.Random, size: int) -> str:
     body = "\n".join(f"<p>{_esc(p)}</p>" for p in article.paragraphs)
     for img in article.images:
         body += f'\n<p class="img"><img src="{img}" alt="配图"></p>'
-    ld = json.dumps({
-        "@context": "https://schema.org", "@type": "NewsArticle", "headline": article.title,
-        "datePublished": f"{article.date}T{article.time}:00+08:00",
-        "author": {"@type": "Person", "name": article.author},
-        "publisher": {"@type": "Organization", "name": site},
-    }, ensure_ascii=False)
-    state = json.dumps({"hot": [text.title(rng) for _ in range(rng.randint(5, 30))],
-                        "uid": rng.getrandbits(40)}, ensure_ascii=False)
+    ld = json.dumps(
+        {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": article.title,
+            "datePublished": f"{article.date}T{article.time}:00+08:00",
+            "author": {"@type": "Person", "name": article.author},
+            "publisher": {"@type": "Organization", "name": site},
+        },
+        ensure_ascii=False,
+    )
+    state = json.dumps(
+        {"hot": [text.title(rng) for _ in range(rng.randint(5, 30))], "uid": rng.getrandbits(40)},
+        ensure_ascii=False,
+    )
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -181,8 +190,10 @@ def weixin_page(article: Article, rng: random.Random, size: int) -> str:
     """A WeChat-like article page: rich_media markup, js_content, inline-styled paragraphs."""
     body = "\n".join(_styled(rng, p) for p in article.paragraphs)
     for img in article.images:
-        body += (f'\n<p style="text-align: center;"><img class="rich_pages wxw-img" '
-                 f'data-src="{img}" data-ratio="0.5625" data-w="1080"></p>')
+        body += (
+            f'\n<p style="text-align: center;"><img class="rich_pages wxw-img" '
+            f'data-src="{img}" data-ratio="0.5625" data-w="1080"></p>'
+        )
     ct = 1767225600 + rng.randint(0, 300) * 86400
     page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8">

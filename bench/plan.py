@@ -106,18 +106,28 @@ class Benchmark:
             result.info["site_cpu_s"] = self.server.cpu_seconds() - before
         return result
 
-    def _measure(self, key: str, fn: Callable[..., Result], *args: Any,
-                 again: Callable[[], None] | None = None, **kwargs: Any) -> Result:
+    def _measure(
+        self,
+        key: str,
+        fn: Callable[..., Result],
+        *args: Any,
+        again: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> Result:
         """One measured run, repeated while other processes disturbed it (up to RETRIES).
 
         `again` restores the run's starting state (a fresh archive) before a repeat. The
         least disturbed attempt is kept.
         """
         attempts = [self._attempt(fn, *args, **kwargs)]
-        while (report.foreign_cpu_pct(attempts[-1]) > DISTURBED_PCT
-               and len(attempts) <= self.retries):
-            log.info("%s: other processes used %.0f%% of a core meanwhile; running it again",
-                     attempts[-1].name, report.foreign_cpu_pct(attempts[-1]))
+        while (
+            report.foreign_cpu_pct(attempts[-1]) > DISTURBED_PCT and len(attempts) <= self.retries
+        ):
+            log.info(
+                "%s: other processes used %.0f%% of a core meanwhile; running it again",
+                attempts[-1].name,
+                report.foreign_cpu_pct(attempts[-1]),
+            )
             self.repeated += 1
             if again is not None:
                 again()
@@ -126,12 +136,18 @@ class Benchmark:
         if report.foreign_cpu_pct(result) > DISTURBED_PCT:
             result.problems.append(
                 f"{result.name}: other processes used {report.foreign_cpu_pct(result):.0f}% of "
-                "a core during the run; its figures measure them too")
+                "a core during the run; its figures measure them too"
+            )
         self.runs.setdefault(key, []).append(result)
-        log.info("%-44s %6.1f pages/s %6.1f CPU ms/page %5.0f MB RSS %7.2f s%s", result.name,
-                 result.pages_per_s, result.cpu_ms_per_page, result.usage.peak_rss / report.MB,
-                 result.usage.wall, "  PROBLEM: " + "; ".join(result.problems)
-                 if result.problems else "")
+        log.info(
+            "%-44s %6.1f pages/s %6.1f CPU ms/page %5.0f MB RSS %7.2f s%s",
+            result.name,
+            result.pages_per_s,
+            result.cpu_ms_per_page,
+            result.usage.peak_rss / report.MB,
+            result.usage.wall,
+            "  PROBLEM: " + "; ".join(result.problems) if result.problems else "",
+        )
         return result
 
     def _crawls(self, digests: Path, urls: Path, pages: Path, n: int) -> None:
@@ -139,57 +155,123 @@ class Benchmark:
         w, logs, served = self.work, self.logs, self.server.served
         for rep in range(self.args.reps):
             log.info("repetition %d of %d", rep + 1, self.args.reps)
-            self._measure("fetch alone", scenarios.baseline,
-                          "fetch alone (plain spider, no extraction)", urls,
-                          w / f"fetch-{rep}.jsonl", logs / f"fetch-{rep}.log", expect=n,
-                          served=served, extract=False)
-            self._measure("baseline", scenarios.baseline, "baseline (plain spider + trafilatura)",
-                          urls, w / f"baseline-{rep}.jsonl", logs / f"baseline-{rep}.log",
-                          expect=n, served=served)
+            self._measure(
+                "fetch alone",
+                scenarios.baseline,
+                "fetch alone (plain spider, no extraction)",
+                urls,
+                w / f"fetch-{rep}.jsonl",
+                logs / f"fetch-{rep}.log",
+                expect=n,
+                served=served,
+                extract=False,
+            )
+            self._measure(
+                "baseline",
+                scenarios.baseline,
+                "baseline (plain spider + trafilatura)",
+                urls,
+                w / f"baseline-{rep}.jsonl",
+                logs / f"baseline-{rep}.log",
+                expect=n,
+                served=served,
+            )
             archive = w / f"archive-{rep}"
-            self._measure("ours", scenarios.ours, "ours (scrapy crawl sources)", digests,
-                          archive, logs / f"ours-{rep}.log", expect=n, served=served,
-                          settings=self.ours_settings,
-                          again=partial(shutil.rmtree, archive, ignore_errors=True))
-            self._measure("again@full", scenarios.ours,
-                          f"nothing new over {n} (same command again)", digests, archive,
-                          logs / f"again-{rep}.log", expect=0, served=served,
-                          settings=self.ours_settings)
-            self._measure("ceiling", scenarios.ceiling,
-                          "ceiling (trafilatura.extract loop, 1 process)", pages, w,
-                          logs / f"ceiling-{rep}.log")
+            self._measure(
+                "ours",
+                scenarios.ours,
+                "ours (scrapy crawl sources)",
+                digests,
+                archive,
+                logs / f"ours-{rep}.log",
+                expect=n,
+                served=served,
+                settings=self.ours_settings,
+                again=partial(shutil.rmtree, archive, ignore_errors=True),
+            )
+            self._measure(
+                "again@full",
+                scenarios.ours,
+                f"nothing new over {n} (same command again)",
+                digests,
+                archive,
+                logs / f"again-{rep}.log",
+                expect=0,
+                served=served,
+                settings=self.ours_settings,
+            )
+            self._measure(
+                "ceiling",
+                scenarios.ceiling,
+                "ceiling (trafilatura.extract loop, 1 process)",
+                pages,
+                w,
+                logs / f"ceiling-{rep}.log",
+            )
             if rep < self.args.reps - 1:
                 shutil.rmtree(archive, ignore_errors=True)
 
     def _diagnostics(self, pages: Path, n: int) -> None:
         subset = self._subset(pages, min(n, 100 if self.args.quick else DIAGNOSTIC_PAGES))
-        self._measure("ceiling pool", scenarios.ceiling, "ceiling, 2-process pool (diagnostic)",
-                      subset, self.work, self.logs / "ceiling-pool.log", workers=2)
-        self._measure("ours extract", scenarios.ceiling,
-                      "our extractor alone, 1 process (diagnostic)", subset, self.work,
-                      self.logs / "ours-extract.log", extractor="ours")
+        self._measure(
+            "ceiling pool",
+            scenarios.ceiling,
+            "ceiling, 2-process pool (diagnostic)",
+            subset,
+            self.work,
+            self.logs / "ceiling-pool.log",
+            workers=2,
+        )
+        self._measure(
+            "ours extract",
+            scenarios.ceiling,
+            "our extractor alone, 1 process (diagnostic)",
+            subset,
+            self.work,
+            self.logs / "ours-extract.log",
+            extractor="ours",
+        )
 
     def _archives(self, site: sitegen.Site) -> None:
         assert self.server is not None
         for size in self.args.archives:
             started = time.perf_counter()
             built = bigarchive.cached(self.args.cache, size)
-            log.info("archive of %d articles ready in %.1f s (cached under %s)", size,
-                     time.perf_counter() - started, built)
+            log.info(
+                "archive of %d articles ready in %.1f s (cached under %s)",
+                size,
+                time.perf_counter() - started,
+                built,
+            )
             label = f"{size // 1000}k" if size % 1000 == 0 else str(size)
             dest = bigarchive.work_dir(self.args.cache, size)
             fresh_copy = partial(self._fresh_copy, built, dest, site)
             for _ in range(self.args.reps):
                 archive, digests = fresh_copy()
                 fresh = len(site.fresh)
-                self._measure(f"new@{size}", scenarios.ours,
-                              f"new digest of {fresh} links over {label}", digests, archive,
-                              self.logs / f"new-{label}.log", expect=fresh,
-                              served=self.server.served, again=fresh_copy,
-                              settings=self.ours_settings)
-                self._measure(f"again@{size}", scenarios.ours, f"nothing new over {label}",
-                              digests, archive, self.logs / f"again-{label}.log", expect=0,
-                              served=self.server.served, settings=self.ours_settings)
+                self._measure(
+                    f"new@{size}",
+                    scenarios.ours,
+                    f"new digest of {fresh} links over {label}",
+                    digests,
+                    archive,
+                    self.logs / f"new-{label}.log",
+                    expect=fresh,
+                    served=self.server.served,
+                    again=fresh_copy,
+                    settings=self.ours_settings,
+                )
+                self._measure(
+                    f"again@{size}",
+                    scenarios.ours,
+                    f"nothing new over {label}",
+                    digests,
+                    archive,
+                    self.logs / f"again-{label}.log",
+                    expect=0,
+                    served=self.server.served,
+                    settings=self.ours_settings,
+                )
             shutil.rmtree(dest, ignore_errors=True)
 
     def _fresh_copy(self, built: Path, dest: Path, site: sitegen.Site) -> tuple[Path, Path]:
@@ -205,15 +287,19 @@ class Benchmark:
         n = self.args.pages
         started = time.perf_counter()
         site = sitegen.load_or_generate(self.args.cache, n, FRESH_LINKS, self.args.seed)
-        log.info("site of %d pages + %d fresh ready in %.1f s (%s)", n, len(site.fresh),
-                 time.perf_counter() - started, site.root)
+        log.info(
+            "site of %d pages + %d fresh ready in %.1f s (%s)",
+            n,
+            len(site.fresh),
+            time.perf_counter() - started,
+            site.root,
+        )
         before = noise.calibrate()
         with SiteServer(site.www, scenarios.REPO) as self.server:
             self.ours_settings = {"EXTRACT_AS": json.dumps(self.server.extract_as())}
             digests, urls, pages = self._inputs(site)
             for _ in range(self.args.reps + 1):  # the first one warms the disk cache
-                self._measure("scrapy start-up", scenarios.startup, self.work,
-                              self.logs / "up.log")
+                self._measure("scrapy start-up", scenarios.startup, self.work, self.logs / "up.log")
             self.runs["scrapy start-up"] = self.runs["scrapy start-up"][1:]
             self._crawls(digests, urls, pages, n)
             self._diagnostics(pages, n)
@@ -226,36 +312,52 @@ class Benchmark:
     def _profile(self, digests: Path) -> str | None:
         from bench import profile
 
-        return profile.profile_ours(digests, self.work / "profile-archive", self.args.profile,
-                                    self.ours_settings)
+        return profile.profile_ours(
+            digests, self.work / "profile-archive", self.args.profile, self.ours_settings
+        )
 
-    def _outcome(self, site: sitegen.Site, noise_info: dict[str, Any],
-                 profile: str | None) -> Outcome:
+    def _outcome(
+        self, site: sitegen.Site, noise_info: dict[str, Any], profile: str | None
+    ) -> Outcome:
         names = {k: v[0].name for k, v in self.runs.items()}
         rows = {k: report.row(names[k], v) for k, v in self.runs.items()}
-        throughput_keys = ["fetch alone", "baseline", "ours", "ceiling", "ceiling pool",
-                           "ours extract"]
+        throughput_keys = [
+            "fetch alone",
+            "baseline",
+            "ours",
+            "ceiling",
+            "ceiling pool",
+            "ours extract",
+        ]
         nightly_keys = ["scrapy start-up", "again@full"] + [
-            f"{kind}@{size}" for size in self.args.archives for kind in ("new", "again")]
-        meta = {"pages": self.args.pages, "reps": self.args.reps, "cores": _cores(),
-                "quick": bool(self.args.quick), "archives": self.args.archives,
-                "waited_for_quiet_s": round(self.waited, 1), "repeated_runs": self.repeated,
-                "noise_cv_pct": max(noise_info["before"]["cv_pct"],
-                                    noise_info["after"]["cv_pct"])}
+            f"{kind}@{size}" for size in self.args.archives for kind in ("new", "again")
+        ]
+        meta = {
+            "pages": self.args.pages,
+            "reps": self.args.reps,
+            "cores": _cores(),
+            "quick": bool(self.args.quick),
+            "archives": self.args.archives,
+            "waited_for_quiet_s": round(self.waited, 1),
+            "repeated_runs": self.repeated,
+            "noise_cv_pct": max(noise_info["before"]["cv_pct"], noise_info["after"]["cv_pct"]),
+        }
         meta["ours_vs_baseline_throughput_by_repetition"] = report.per_repetition(
-            self.runs["ours"], self.runs["baseline"])
+            self.runs["ours"], self.runs["baseline"]
+        )
         summary = report.summary(rows, {k: rows[k] for k in nightly_keys}, meta)
         sizes = sorted(p.bytes for p in site.pages)
         return Outcome(
             throughput=[rows[k] for k in throughput_keys],
             nightly=[rows[k] for k in nightly_keys],
-            summary=summary, noise=noise_info,
+            summary=summary,
+            noise=noise_info,
             machine=f"{platform.python_implementation()} {platform.python_version()}, "
-                    f"{platform.system()} {platform.release()}",
+            f"{platform.system()} {platform.release()}",
             site_info=f"pages {sizes[0] // 1024}–{sizes[-1] // 1024} KB, median "
-                      f"{sizes[len(sizes) // 2] // 1024} KB; "
-                      f"{sum(map(site.wechat, site.pages))} of {len(site.pages)} in WeChat chrome, "
-                      "served on a second port that stands for mp.weixin.qq.com",
+            f"{sizes[len(sizes) // 2] // 1024} KB; "
+            f"{sum(map(site.wechat, site.pages))} of {len(site.pages)} in WeChat chrome, "
+            "served on a second port that stands for mp.weixin.qq.com",
             relaxed={**scenarios.RELAXED, **self.ours_settings},
             profile=profile,
         )

@@ -80,8 +80,7 @@ def summarize(raw: Path, top: int = 25, rate: int = RATE) -> str:
             own[who][_short(frames[-1])] += n
         for name in {_short(f) for f in frames}:
             inclusive[who][name] += n
-    out = [f"py-spy, {rate} samples/s, idle threads left out; {sum(totals.values())} samples",
-           ""]
+    out = [f"py-spy, {rate} samples/s, idle threads left out; {sum(totals.values())} samples", ""]
     for who, n in totals.most_common():
         out.append(f"{who}: {n} samples ({n / rate:.1f} s of CPU)")
     for who, _n in totals.most_common():
@@ -90,13 +89,15 @@ def summarize(raw: Path, top: int = 25, rate: int = RATE) -> str:
         for title, counter in (("inclusive", inclusive[who]), ("own", own[who])):
             out += ["", f"== {who}: top {top} by {title} samples =="]
             total = totals[who] or 1
-            out += [f"{c:7d} {100 * c / total:5.1f}%  {name}" for name, c in
-                    counter.most_common(top)]
+            out += [
+                f"{c:7d} {100 * c / total:5.1f}%  {name}" for name, c in counter.most_common(top)
+            ]
     return "\n".join(out) + "\n"
 
 
-def profile_ours(digests: Path, archive: Path, out_dir: Path,
-                 settings: dict[str, str] | None = None) -> str | None:
+def profile_ours(
+    digests: Path, archive: Path, out_dir: Path, settings: dict[str, str] | None = None
+) -> str | None:
     """Record one crawl of ours into `out_dir`; the summary's path (None without py-spy)."""
     exe = py_spy()
     if exe is None:
@@ -104,12 +105,24 @@ def profile_ours(digests: Path, archive: Path, out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = out_dir / "ours.pyspy.txt"
     shutil.rmtree(archive, ignore_errors=True)
-    command = [exe, "record", "--subprocesses", "--rate", str(RATE), "--format", "raw",
-               "--output", str(raw), "--", *scenarios.ours_command(digests, archive, settings)]
+    command = [
+        exe,
+        "record",
+        "--subprocesses",
+        "--rate",
+        str(RATE),
+        "--format",
+        "raw",
+        "--output",
+        str(raw),
+        "--",
+        *scenarios.ours_command(digests, archive, settings),
+    ]
     env = dict(os.environ, PYTHONPATH=str(scenarios.REPO))
     with (out_dir / "ours.log").open("wb") as log:
-        subprocess.run(command, cwd=scenarios.REPO, env=env, stdout=log,
-                       stderr=subprocess.STDOUT, check=False)
+        subprocess.run(
+            command, cwd=scenarios.REPO, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
+        )
     if not raw.exists():
         return None
     summary = out_dir / "ours.summary.txt"

@@ -81,10 +81,18 @@ def main() -> int:
     child.returncode = os.waitstatus_to_exitcode(status)
     reap_all(REAP_GRACE)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    Path(out).write_text(json.dumps({
-        "rc": child.returncode, "wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime,
-        "main_cpu": own.ru_utime + own.ru_stime, "subreaper": subreaper,
-    }))
+    Path(out).write_text(
+        json.dumps(
+            {
+                "rc": child.returncode,
+                "wall": wall,
+                "user": usage.ru_utime,
+                "sys": usage.ru_stime,
+                "main_cpu": own.ru_utime + own.ru_stime,
+                "subreaper": subreaper,
+            }
+        )
+    )
     return 0
 
 

@@ -53,14 +53,19 @@ def row(name: str, results: list[Result]) -> Row:
     stored = [r.out_bytes / r.pages for r in results if r.out_bytes is not None]
     site = [1000 * r.info["site_cpu_s"] / r.pages for r in results if "site_cpu_s" in r.info]
     return Row(
-        name=name, runs=len(results), pages=results[0].pages,
-        pages_per_s=med(rates), cpu_ms_per_page=med([r.cpu_ms_per_page for r in results]),
+        name=name,
+        runs=len(results),
+        pages=results[0].pages,
+        pages_per_s=med(rates),
+        cpu_ms_per_page=med([r.cpu_ms_per_page for r in results]),
         peak_rss_mb=med([r.usage.peak_rss / MB for r in results]),
         peak_pss_mb=med([r.usage.peak_pss / MB for r in results]),
-        bytes_per_page=med(stored) if stored else None, wall_s=med(walls),
+        bytes_per_page=med(stored) if stored else None,
+        wall_s=med(walls),
         spread_pct=_spread(rates if results[0].pages > 1 else walls),
         site_cpu_ms_per_page=med(site) if site else None,
-        main_cpu_ms_per_page=None if results[0].main_cpu is None
+        main_cpu_ms_per_page=None
+        if results[0].main_cpu is None
         else med([1000 * (r.main_cpu or 0.0) / r.pages for r in results]),
         foreign_cpu_pct=med([foreign_cpu_pct(r) for r in results]),
         problems=[p for r in results for p in r.problems],
@@ -113,8 +118,11 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def per_repetition(ours: list[Result], base: list[Result]) -> list[float]:
     """ours/baseline pages/s within each repetition (runs next to each other in time)."""
-    return [round(o.pages_per_s / b.pages_per_s, 3) for o, b in zip(ours, base, strict=False)
-            if b.pages_per_s]
+    return [
+        round(o.pages_per_s / b.pages_per_s, 3)
+        for o, b in zip(ours, base, strict=False)
+        if b.pages_per_s
+    ]
 
 
 def summary(rows: dict[str, Row], nightly: dict[str, Row], meta: dict[str, Any]) -> dict[str, Any]:

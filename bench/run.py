@@ -32,13 +32,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="300 pages, 1 run, archive of 2k")
     parser.add_argument("--pages", type=int, help="article pages of the site (default 2000)")
     parser.add_argument("--reps", type=int, help="repetitions of each run (default 3)")
-    parser.add_argument("--archives", help="sizes of the large archives, comma-separated "
-                        "(default 10000,100000; 0 for none)")
-    parser.add_argument("--cache", type=Path, help="where built sites and archives are kept "
-                        "(default: $TMPDIR/sources-bench)")
+    parser.add_argument(
+        "--archives",
+        help="sizes of the large archives, comma-separated (default 10000,100000; 0 for none)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="where built sites and archives are kept (default: $TMPDIR/sources-bench)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="also profile one crawl of ours with py-spy, into DIR")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="also profile one crawl of ours with py-spy, into DIR",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -53,8 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its report."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[bench %(asctime)s] %(message)s",
-                        datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="[bench %(asctime)s] %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
     work = Path(tempfile.mkdtemp(prefix="sources-bench-"))
     try:
         outcome = plan.Benchmark(args, work).run()
@@ -73,8 +86,11 @@ def report_text(args: argparse.Namespace, outcome: plan.Outcome) -> str:
     """The human-readable report: settings, both tables, noise, problems."""
     s = outcome.summary
     relaxed = " ".join(f"-s {k}={v}" for k, v in outcome.relaxed.items())
-    repeats = (f"a run above {plan.DISTURBED_PCT:.0f}% is repeated, {s['repeated_runs']} were"
-               if not args.quick else "with --quick a disturbed run is flagged, not repeated")
+    repeats = (
+        f"a run above {plan.DISTURBED_PCT:.0f}% is repeated, {s['repeated_runs']} were"
+        if not args.quick
+        else "with --quick a disturbed run is flagged, not repeated"
+    )
     lines = [
         f"## Benchmark: {args.pages} pages, {args.reps} run(s) each, median shown",
         "",
@@ -101,8 +117,7 @@ def report_text(args: argparse.Namespace, outcome: plan.Outcome) -> str:
         f"Ratios: ours/baseline pages/s {s['ours_vs_baseline_throughput']}, ours/baseline "
         f"peak RSS {s['ours_vs_baseline_rss']} (PSS {s['ours_vs_baseline_pss']}), "
         f"ours/ceiling {s['ours_vs_ceiling']}.",
-        "Targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}"
-                                for k, v in s["targets"].items()),
+        "Targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in s["targets"].items()),
     ]
     if s["problems"]:
         lines += ["", "Problems:"] + [f"- {p}" for p in s["problems"]]

@@ -49,11 +49,19 @@ class Result:
         return 1000 * self.cpu / self.pages if self.pages else 0.0
 
 
-def ours_command(digests: Path, archive: Path, settings: dict[str, str] | None = None
-                 ) -> list[str]:
+def ours_command(digests: Path, archive: Path, settings: dict[str, str] | None = None) -> list[str]:
     """`scrapy crawl sources` into `archive` with the relaxed politeness settings."""
-    command = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
-               "-s", f"ARCHIVE_DIR={archive}"]
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "sources",
+        "-a",
+        f"digests={digests}",
+        "-s",
+        f"ARCHIVE_DIR={archive}",
+    ]
     for name, value in {**RELAXED, **(settings or {})}.items():
         command += ["-s", f"{name}={value}"]
     return command
@@ -70,8 +78,16 @@ def last_report(archive: Path) -> dict[str, Any]:
     return json.loads(runs[-1].read_text()) if runs else {}
 
 
-def ours(name: str, digests: Path, archive: Path, log: Path, *, expect: int,
-         served: Any, settings: dict[str, str] | None = None) -> Result:
+def ours(
+    name: str,
+    digests: Path,
+    archive: Path,
+    log: Path,
+    *,
+    expect: int,
+    served: Any,
+    settings: dict[str, str] | None = None,
+) -> Result:
     """One `scrapy crawl sources` run; `expect` links should be fetched and archived."""
     before = served()
     usage = measure.run(ours_command(digests, archive, settings), log=log)
@@ -82,21 +98,44 @@ def ours(name: str, digests: Path, archive: Path, log: Path, *, expect: int,
     if usage.rc != 0:
         problems.append(f"exit code {usage.rc} (see {log})")
     if fetched != expect or links.get("archived") != expect:
-        problems.append(f"expected {expect} fetched and archived, got {fetched} fetched, "
-                        f"{links.get('archived')} archived")
-    info = {"fetched": fetched, "digests": report.get("digests", {}),
-            "scheduled": links.get("scheduled"), "archived": links.get("archived"),
-            "warc_bytes": dir_bytes(archive / "warc") if (archive / "warc").exists() else 0}
-    return Result(name, max(expect, 1), usage, usage.wall, usage.cpu,
-                  dir_bytes(archive) if archive.exists() else 0, usage.main_cpu, info, problems)
+        problems.append(
+            f"expected {expect} fetched and archived, got {fetched} fetched, "
+            f"{links.get('archived')} archived"
+        )
+    info = {
+        "fetched": fetched,
+        "digests": report.get("digests", {}),
+        "scheduled": links.get("scheduled"),
+        "archived": links.get("archived"),
+        "warc_bytes": dir_bytes(archive / "warc") if (archive / "warc").exists() else 0,
+    }
+    return Result(
+        name,
+        max(expect, 1),
+        usage,
+        usage.wall,
+        usage.cpu,
+        dir_bytes(archive) if archive.exists() else 0,
+        usage.main_cpu,
+        info,
+        problems,
+    )
 
 
-def baseline(name: str, urls: Path, out: Path, log: Path, *, expect: int, served: Any,
-             extract: bool = True) -> Result:
+def baseline(
+    name: str, urls: Path, out: Path, log: Path, *, expect: int, served: Any, extract: bool = True
+) -> Result:
     """The plain spider over the URL list (fetch alone with `extract=False`)."""
     # -m, not the script's path: bench/ on sys.path would shadow modules such as `profile`
-    command = [sys.executable, "-m", "bench.baseline", str(urls), str(out),
-               "--concurrency", str(CONCURRENCY)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.baseline",
+        str(urls),
+        str(out),
+        "--concurrency",
+        str(CONCURRENCY),
+    ]
     if not extract:
         command.append("--no-extract")
     before = served()
@@ -108,9 +147,17 @@ def baseline(name: str, urls: Path, out: Path, log: Path, *, expect: int, served
         problems.append(f"exit code {usage.rc} (see {log})")
     if fetched != expect:
         problems.append(f"expected {expect} fetched, got {fetched}")
-    return Result(name, max(expect, 1), usage, usage.wall, usage.cpu,
-                  out.stat().st_size if out.exists() else 0, usage.main_cpu,
-                  {"fetched": fetched, "json_lines": lines}, problems)
+    return Result(
+        name,
+        max(expect, 1),
+        usage,
+        usage.wall,
+        usage.cpu,
+        out.stat().st_size if out.exists() else 0,
+        usage.main_cpu,
+        {"fetched": fetched, "json_lines": lines},
+        problems,
+    )
 
 
 def startup(work: Path, log: Path) -> Result:
@@ -122,14 +169,37 @@ def startup(work: Path, log: Path) -> Result:
     return Result("scrapy start-up", 1, usage, usage.wall, usage.cpu, main_cpu=usage.main_cpu)
 
 
-def ceiling(name: str, pages: Path, work: Path, log: Path, *, workers: int = 0,
-            extractor: str = "trafilatura") -> Result:
+def ceiling(
+    name: str,
+    pages: Path,
+    work: Path,
+    log: Path,
+    *,
+    workers: int = 0,
+    extractor: str = "trafilatura",
+) -> Result:
     """Extraction alone over saved pages; the rate counts the loop, not the start-up."""
     out = work / f"ceiling-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')[:40]}.json"
-    command = [sys.executable, "-m", "bench.ceiling", str(pages), str(out),
-               "--workers", str(workers), "--extractor", extractor]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.ceiling",
+        str(pages),
+        str(out),
+        "--workers",
+        str(workers),
+        "--extractor",
+        extractor,
+    ]
     usage = measure.run(command, log=log, cwd=work)
     problems = [] if usage.rc == 0 else [f"exit code {usage.rc} (see {log})"]
     data = json.loads(out.read_text()) if out.exists() else {"pages": 1, "seconds": 0, "cpu": 0}
-    return Result(name, data["pages"], usage, data["seconds"], data["cpu"],
-                  info={"process_wall": usage.wall}, problems=problems)
+    return Result(
+        name,
+        data["pages"],
+        usage,
+        data["seconds"],
+        data["cpu"],
+        info={"process_wall": usage.wall},
+        problems=problems,
+    )

@@ -26,8 +26,10 @@ from bench.sitegen import Page, Site
 STATS_PATH = "/__bench/stats"
 #: The site the second port stands for.
 WECHAT_HOST = "mp.weixin.qq.com"
-_HEAD = "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {length}\r\n" \
-        "Connection: keep-alive\r\nServer: bench-site\r\n\r\n"
+_HEAD = (
+    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {length}\r\n"
+    "Connection: keep-alive\r\nServer: bench-site\r\n\r\n"
+)
 
 
 def load(www: Path) -> dict[str, bytes]:
@@ -93,8 +95,11 @@ class SiteServer:
     def __enter__(self) -> SiteServer:
         env = dict(os.environ, PYTHONPATH=str(self.repo))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.site", str(self.www)], cwd=self.repo, env=env,
-            stdout=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "bench.site", str(self.www)],
+            cwd=self.repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
@@ -116,8 +121,9 @@ class SiteServer:
         """EXTRACT_AS for ours: the WeChat stand-in is read as the WeChat site."""
         return {self.wechat_url.split("://", 1)[1]: WECHAT_HOST}
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:

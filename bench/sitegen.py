@@ -121,7 +121,13 @@ def load_or_generate(cache: Path, n: int, fresh: int, seed: int) -> Site:
         data = json.loads(manifest.read_text())
         return Site(root, [Page(**p) for p in data["pages"]], [Page(**p) for p in data["fresh"]])
     site = generate(root, n, fresh, seed)
-    manifest.write_text(json.dumps({
-        "pages": [asdict(p) for p in site.pages], "fresh": [asdict(p) for p in site.fresh],
-    }, ensure_ascii=False))
+    manifest.write_text(
+        json.dumps(
+            {
+                "pages": [asdict(p) for p in site.pages],
+                "fresh": [asdict(p) for p in site.fresh],
+            },
+            ensure_ascii=False,
+        )
+    )
     return site

@@ -29,7 +29,6 @@ def back_off(crawler: Crawler, url: str, reason: str, *, at_least: float | None 
     floor = at_least if at_least is not None else crawler.settings.getfloat("BLOCKED_SITE_DELAY")
     new = min(max(slot.delay * 2, floor), crawler.settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60))
     if new > slot.delay:
-        logger.warning("backing off %s: delay %.1f s -> %.1f s (%s)", host, slot.delay, new,
-                       reason)
+        logger.warning("backing off %s: delay %.1f s -> %.1f s (%s)", host, slot.delay, new, reason)
         slot.delay = new
         crawler.stats.inc_value(f"sources/backoff/{host}")

@@ -234,7 +234,9 @@ class ExtractionPool:
             cpu = _children_cpu() - before
             logger.info(
                 "extraction: %d page(s) read in %d worker(s), %.1f CPU ms a page",
-                pages, self.size, cpu * 1000 / pages,
+                pages,
+                self.size,
+                cpu * 1000 / pages,
             )
 
 

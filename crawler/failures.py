@@ -73,8 +73,9 @@ def _describe(exc: BaseException, meta: dict[str, Any]) -> tuple[str, str]:
     if isinstance(exc, IgnoreRequest):
         cause = exc.__cause__
         if _Inflated is not None and isinstance(cause, _Inflated):
-            return "skipped", (f"too large: over DOWNLOAD_MAXSIZE ({cause.max_size} bytes) "
-                               f"once decompressed")
+            return "skipped", (
+                f"too large: over DOWNLOAD_MAXSIZE ({cause.max_size} bytes) once decompressed"
+            )
         text = str(exc) or name
         if text == _MAX_REDIRECTS:
             return "failed", "too many redirects"

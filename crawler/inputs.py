@@ -29,8 +29,10 @@ def resolve(spec: str) -> list[str]:
         path = Path(part).expanduser()
         if path.is_dir():
             found = sorted(
-                str(p) for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in DIGEST_SUFFIXES
+                str(p)
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in DIGEST_SUFFIXES
                 and not any(s.startswith(".") for s in p.relative_to(path).parts)
             )
             if not found:
@@ -39,8 +41,9 @@ def resolve(spec: str) -> list[str]:
         elif path.is_file():
             sources.append(str(path))
         elif glob.has_magic(part):
-            found = sorted(p for p in glob.glob(os.path.expanduser(part), recursive=True)
-                           if Path(p).is_file())
+            found = sorted(
+                p for p in glob.glob(os.path.expanduser(part), recursive=True) if Path(p).is_file()
+            )
             if not found:
                 raise InputError(f"digests glob {part} matches no file")
             sources.extend(found)

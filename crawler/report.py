@@ -71,15 +71,23 @@ class RunReport:
         done = sum(self._count(f"sources/links/{s}") for s in _OUTCOMES)
         total = self._count("sources/links/scheduled")
         rate = done / max(time.time() - self.started, 1e-6)
-        logger.info("progress: %d/%d links done (%.1f/s), %d archived, %d failed", done, total,
-                    rate, self._count("sources/links/archived"),
-                    self._count("sources/links/failed"))
+        logger.info(
+            "progress: %d/%d links done (%.1f/s), %d archived, %d failed",
+            done,
+            total,
+            rate,
+            self._count("sources/links/archived"),
+            self._count("sources/links/failed"),
+        )
 
     def report(self, reason: str) -> dict[str, Any]:
         stats = self.crawler.stats.get_stats()
         links = {s: self._count(f"sources/links/{s}") for s in _OUTCOMES}
-        by_reason = {k.removeprefix("sources/"): v for k, v in stats.items()
-                     if k.startswith(tuple(f"sources/{s}/" for s in _OUTCOMES[1:]))}
+        by_reason = {
+            k.removeprefix("sources/"): v
+            for k, v in stats.items()
+            if k.startswith(tuple(f"sources/{s}/" for s in _OUTCOMES[1:]))
+        }
         return {
             "run": self.run_id,
             "started": now_iso(self.started),
@@ -104,11 +112,16 @@ class RunReport:
                 **links,
             },
             "sites": _sites(stats),
-            "retries": {k.removeprefix("sources/retry/"): v for k, v in stats.items()
-                        if k.startswith("sources/retry/")},
+            "retries": {
+                k.removeprefix("sources/retry/"): v
+                for k, v in stats.items()
+                if k.startswith("sources/retry/")
+            },
             "reasons": by_reason,
-            "bytes": {"warc": self._count("sources/warc/bytes"),
-                      "downloaded": self._count("downloader/response_bytes")},
+            "bytes": {
+                "warc": self._count("sources/warc/bytes"),
+                "downloaded": self._count("downloader/response_bytes"),
+            },
         }
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -124,12 +137,16 @@ class RunReport:
             failures.append("no digest could be read")
         fetched = sum(report["links"][s] for s in _OUTCOMES)
         if fetched and report["links"]["failed"] / fetched > self.max_error_rate:
-            failures.append(f"{report['links']['failed']} of {fetched} fetches failed "
-                            f"(MAX_ERROR_RATE={self.max_error_rate})")
+            failures.append(
+                f"{report['links']['failed']} of {fetched} fetches failed "
+                f"(MAX_ERROR_RATE={self.max_error_rate})"
+            )
         write_errors = self._count("sources/archive/write_errors")
         if write_errors:
-            failures.append(f"archive unwritable: {write_errors} write(s) failed, first: "
-                            f"{self.crawler.stats.get_value('sources/archive/first_write_error')}")
+            failures.append(
+                f"archive unwritable: {write_errors} write(s) failed, first: "
+                f"{self.crawler.stats.get_value('sources/archive/first_write_error')}"
+            )
         if reason not in ("finished", "shutdown"):
             failures.append(f"crawl ended early: {reason}")
         report["failed"] = failures
@@ -146,10 +163,23 @@ class RunReport:
             "summary: %d digest(s) read, %d unchanged, %d failed; %d entries; %d links cited "
             "(%d source, %d related, %d invalid); fetched %d: %d archived, %d gone, "
             "%d blocked, %d failed, %d skipped, %d refused; %.1f s; report %s",
-            digests["read"], digests["unchanged"], digests["failed"], report["entries"],
-            lk["cited_source"] + lk["cited_related"], lk["cited_source"], lk["cited_related"],
-            lk["invalid"], fetched, lk["archived"], lk["gone"], lk["blocked"], lk["failed"],
-            lk["skipped"], lk["refused"], report["seconds"], path,
+            digests["read"],
+            digests["unchanged"],
+            digests["failed"],
+            report["entries"],
+            lk["cited_source"] + lk["cited_related"],
+            lk["cited_source"],
+            lk["cited_related"],
+            lk["invalid"],
+            fetched,
+            lk["archived"],
+            lk["gone"],
+            lk["blocked"],
+            lk["failed"],
+            lk["skipped"],
+            lk["refused"],
+            report["seconds"],
+            path,
         )
         for failure in failures:
             logger.error("run failed: %s", failure)

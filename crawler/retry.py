@@ -173,8 +173,10 @@ class BackoffRetryMiddleware:
         if not self.enabled or request.meta.get("dont_retry", False):
             return False
         # robots.txt is read once: Scrapy treats an unreadable one as allowing everything
-        return not (request.meta.get("dont_obey_robotstxt")
-                    and urlparse_cached(request).path == "/robots.txt")
+        return not (
+            request.meta.get("dont_obey_robotstxt")
+            and urlparse_cached(request).path == "/robots.txt"
+        )
 
     def _backoff(self, tries: int) -> float:
         return float(min(self.backoff_max, self.backoff_base * 2**tries))
@@ -195,8 +197,9 @@ class BackoffRetryMiddleware:
         self.stats.inc_value(f"{STATS}/count")
         self.stats.inc_value(f"{STATS}/reason/{reason}")
         self.stats.inc_value(f"{STATS}/waited_seconds", round(wait, 3))
-        logger.info("retrying %s in %.1f s (%s; retry %d of %d)",
-                    request.url, wait, reason, tries, limit)
+        logger.info(
+            "retrying %s in %.1f s (%s; retry %d of %d)", request.url, wait, reason, tries, limit
+        )
         return retry
 
     def _back_off_site(self, key: str | None, wait: float) -> None:
@@ -275,9 +278,7 @@ class _RedirectGuard:
         if isinstance(result, Request) and result is not request:
             seen = [*request.meta.get("redirect_urls", []), request.url]
             if seen.count(result.url) >= 2:
-                raise RedirectLoop(
-                    f"redirect loop: {result.url} again after {len(seen)} redirects"
-                )
+                raise RedirectLoop(f"redirect loop: {result.url} again after {len(seen)} redirects")
             if "link_id" in request.meta:
                 result.dont_filter = True  # a hop must end with an outcome, not be filtered
         return result

@@ -21,8 +21,18 @@ from crawler.urls import arxiv_id
 
 logger = logging.getLogger(__name__)
 
-_ARTICLE_FIELDS = ("title", "author", "published", "site", "language", "description", "text",
-                   "extractor", "images", "extra")
+_ARTICLE_FIELDS = (
+    "title",
+    "author",
+    "published",
+    "site",
+    "language",
+    "description",
+    "text",
+    "extractor",
+    "images",
+    "extra",
+)
 
 
 class StorePipeline:
@@ -60,11 +70,14 @@ class StorePipeline:
         elif isinstance(item, FetchOutcome):
             self._store_outcome(item)
         elif isinstance(item, AttachmentOutcome):
-            outcome: dict[str, Any] = {"status": item.status, "reason": item.reason,
-                                       "http_status": item.http_status,
-                                       "content_type": item.content_type, "bytes": item.size,
-                                       "original": item.original.as_dict() if item.original
-                                       else None}
+            outcome: dict[str, Any] = {
+                "status": item.status,
+                "reason": item.reason,
+                "http_status": item.http_status,
+                "content_type": item.content_type,
+                "bytes": item.size,
+                "original": item.original.as_dict() if item.original else None,
+            }
             archive.record_attachment(item.article_id, item.url, outcome)
             self.stats.inc_value(f"sources/attachments/{item.status}")
 
@@ -81,15 +94,19 @@ class StorePipeline:
             attempts = (state["attempts"] if state else 0) + 1
             next_attempt = time.time() + self.backoff * 2 ** (attempts - 1)
             asked = retry_after_seconds(
-                next((v for k, v in item.headers if k.lower() == "retry-after"), None))
+                next((v for k, v in item.headers if k.lower() == "retry-after"), None)
+            )
             if asked is not None:  # the site asked for longer than our back-off
                 next_attempt = max(next_attempt, time.time() + asked)
         article: dict[str, Any] | None = None
         if status == "archived" and ex is not None:
             article = {k: v for k, v in asdict(ex).items() if k in _ARTICLE_FIELDS}
-            article.update(url=item.canonical_url, final_url=item.final_url,
-                           content_type=item.content_type,
-                           fetched_at=now_iso(item.fetched_at))
+            article.update(
+                url=item.canonical_url,
+                final_url=item.final_url,
+                content_type=item.content_type,
+                fetched_at=now_iso(item.fetched_at),
+            )
         fetch = None
         if item.http_status is not None:
             fetch = {
@@ -107,8 +124,11 @@ class StorePipeline:
             }
             if ex is not None:
                 fetch["extractor"] = ex.extractor
-                fetch["page_state"] = {"status": ex.status, "reason": ex.reason,
-                                       "extra": ex.extra if ex.status != "archived" else {}}
+                fetch["page_state"] = {
+                    "status": ex.status,
+                    "reason": ex.reason,
+                    "extra": ex.extra if ex.status != "archived" else {},
+                }
         article_id = archive.record_outcome(
             item.link_id,
             item.canonical_url,
@@ -135,7 +155,6 @@ class StorePipeline:
             self.stats.inc_value(f"sources/{status}/{_reason_key(reason)}")
             logger.info("%s: %s (%s)", item.canonical_url, status, reason)
 
-
     def _wants_images(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()
         return any(d == "*" or host == d or host.endswith("." + d) for d in self.image_domains)
@@ -146,9 +165,7 @@ class StorePipeline:
         """Queue the article's images (sites in ARTICLE_IMAGES_DOMAINS) and arXiv PDF."""
         urls: list[str] = []
         if self._wants_images(item.canonical_url):
-            urls += [u for u in images if u.startswith(("http://", "https://"))][
-                : self.images_max
-            ]
+            urls += [u for u in images if u.startswith(("http://", "https://"))][: self.images_max]
         if self.arxiv_pdf:
             paper = extra.get("arxiv_id") or arxiv_id(item.canonical_url)
             if paper:

@@ -58,8 +58,11 @@ class SourcesSpider(scrapy.Spider):
         for source in self.sources:
             if source.startswith(("http://", "https://")):
                 yield scrapy.Request(
-                    source, callback=self.parse_digest_response, errback=self.digest_failed,
-                    meta={"digest_source": source}, priority=10,
+                    source,
+                    callback=self.parse_digest_response,
+                    errback=self.digest_failed,
+                    meta={"digest_source": source},
+                    priority=10,
                 )
                 continue
             try:
@@ -138,8 +141,12 @@ class SourcesSpider(scrapy.Spider):
                 except InvalidURL as exc:
                     link.error = f"invalid URL: {exc}"
                     stats.inc_value("sources/links/invalid")
-        logger.info("digest %s: %d entries, %d links", source, len(digest.entries),
-                    sum(len(e.links) for e in digest.entries))
+        logger.info(
+            "digest %s: %d entries, %d links",
+            source,
+            len(digest.entries),
+            sum(len(e.links) for e in digest.entries),
+        )
         yield DigestRead(digest=digest, raw=raw, read_at=time.time(), file_stat=file_stat)
         for entry in digest.entries:
             for link in entry.links:
@@ -159,7 +166,8 @@ class SourcesSpider(scrapy.Spider):
         archive = archive_for(self.crawler)
         state = archive.index.link(link_id)
         if state is not None and (
-            state["status"] in FINAL or state["attempts"] >= self.max_attempts
+            state["status"] in FINAL
+            or state["attempts"] >= self.max_attempts
             or (state["next_attempt"] or 0) > time.time()
         ):
             stats.inc_value(f"sources/links/skipped/{state['status']}")
@@ -174,8 +182,7 @@ class SourcesSpider(scrapy.Spider):
             url,
             callback=self.parse_page,
             errback=self.fetch_failed,
-            meta={"link_id": link_id, "canonical_url": url,
-                  "handle_httpstatus_list": _HTTP_ERRORS},
+            meta={"link_id": link_id, "canonical_url": url, "handle_httpstatus_list": _HTTP_ERRORS},
         )
 
     def parse_page(self, response: Response) -> Iterator[FetchOutcome]:
@@ -193,7 +200,8 @@ class SourcesSpider(scrapy.Spider):
             content_type=_header(response, b"Content-Type"),
             headers=[
                 (k.decode("latin-1"), v.decode("latin-1"))
-                for k, vs in response.headers.items() for v in vs
+                for k, vs in response.headers.items()
+                for v in vs
             ],
             body=response.body,
             fetched_at=time.time(),
@@ -210,8 +218,11 @@ class SourcesSpider(scrapy.Spider):
             callback=self.parse_attachment,
             errback=self.attachment_failed,
             headers={"Referer": referer} if referer else None,
-            meta={"attachment_of": article_id, "attachment_url": url,
-                  "handle_httpstatus_list": _HTTP_ERRORS},
+            meta={
+                "attachment_of": article_id,
+                "attachment_url": url,
+                "handle_httpstatus_list": _HTTP_ERRORS,
+            },
             dont_filter=True,
             priority=-1,
         )
@@ -233,8 +244,12 @@ class SourcesSpider(scrapy.Spider):
     def attachment_failed(self, failure: Failure) -> Iterator[AttachmentOutcome]:
         status, reason = describe_failure(failure)
         meta = failure.request.meta
-        yield AttachmentOutcome(article_id=meta["attachment_of"], url=meta["attachment_url"],
-                                status=status, reason=reason)
+        yield AttachmentOutcome(
+            article_id=meta["attachment_of"],
+            url=meta["attachment_url"],
+            status=status,
+            reason=reason,
+        )
 
     def fetch_failed(self, failure: Failure) -> Iterator[FetchOutcome]:
         request = failure.request

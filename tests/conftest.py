@@ -33,8 +33,17 @@ CRAWL_ENV = dict(os.environ, PYTHONPATH=str(REPO))
 
 def crawl_args(archive: Path, digests: str | Path, **settings: Any) -> list[str]:
     """The `scrapy crawl sources` command line, with FAST settings overridden by `settings`."""
-    args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
-            "-s", f"ARCHIVE_DIR={archive}"]
+    args = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "sources",
+        "-a",
+        f"digests={digests}",
+        "-s",
+        f"ARCHIVE_DIR={archive}",
+    ]
     for name, value in {**FAST, **settings}.items():
         args += ["-s", f"{name}={value}"]
     return args
@@ -44,21 +53,38 @@ def run_crawl(
     archive: Path, digests: str | Path, *, timeout: float = 120, **settings: Any
 ) -> subprocess.CompletedProcess[str]:
     """`scrapy crawl sources` in a subprocess (the reactor cannot restart in one process)."""
-    return subprocess.run(crawl_args(archive, digests, **settings), cwd=REPO, env=CRAWL_ENV,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        crawl_args(archive, digests, **settings),
+        cwd=REPO,
+        env=CRAWL_ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def verify(archive: Path) -> subprocess.CompletedProcess[str]:
     """`python -m crawler.archive verify`."""
-    return subprocess.run([sys.executable, "-m", "crawler.archive", "verify", str(archive)],
-                          cwd=REPO, env=CRAWL_ENV, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.archive", "verify", str(archive)],
+        cwd=REPO,
+        env=CRAWL_ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def citations(archive: Path, *extra: str) -> list[dict[str, Any]]:
     """Rows of `python -m crawler.archive citations`."""
     out = subprocess.run(
         [sys.executable, "-m", "crawler.archive", "citations", str(archive), *extra],
-        cwd=REPO, capture_output=True, text=True, check=True, env=CRAWL_ENV,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=CRAWL_ENV,
     )
     return [json.loads(line) for line in out.stdout.splitlines()]
 
@@ -70,8 +96,9 @@ def robots_ok(httpserver: Any) -> Any:
     return httpserver
 
 
-def article_html(title: str, body: list[str], *, date: str = "2026-02-05",
-                 author: str = "测试作者") -> str:
+def article_html(
+    title: str, body: list[str], *, date: str = "2026-02-05", author: str = "测试作者"
+) -> str:
     """A small but realistic news page: navigation, article, related list, footer."""
     paragraphs = "\n".join(f"<p>{p}</p>" for p in body)
     return f"""<!DOCTYPE html>

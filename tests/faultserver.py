@@ -52,10 +52,18 @@ from typing import Any
 
 from tests.conftest import article_html, sentences
 
-PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-       b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
-PNG = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 0,
-       0, 0, 0) + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00IEND\xaeB`\x82")
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+PNG = (
+    b"\x89PNG\r\n\x1a\n"
+    + struct.pack(">I", 13)
+    + b"IHDR"
+    + struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    + b"\x00\x00\x00\x00"
+    + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 SIMPLIFIED = "大模型推理加速"
 TRADITIONAL = "大型語言模型的研究進展"
@@ -64,8 +72,11 @@ GB18030_ONLY = "𠮷"
 
 
 def _traditional(n: int = 6) -> list[str]:
-    return [f"第{i}段：研究團隊在多個公開基準上進行了系統的實驗，並與現有方法做了細緻的對比分析，"
-            f"結果顯示新方法在第{i}項指標上明顯領先，相關程式碼已經開源。" for i in range(1, n + 1)]
+    return [
+        f"第{i}段：研究團隊在多個公開基準上進行了系統的實驗，並與現有方法做了細緻的對比分析，"
+        f"結果顯示新方法在第{i}項指標上明顯領先，相關程式碼已經開源。"
+        for i in range(1, n + 1)
+    ]
 
 
 def _page(title: str, body: list[str], charset: str | None) -> str:
@@ -93,23 +104,47 @@ def _encoded() -> dict[str, tuple[bytes, str | None, str]]:
     utf8 = _page("无效字节页面", sentences("无效字节"), "utf-8").encode("utf-8")
     cut = utf8.index("无效字节的第2段".encode())
     return {
-        "gbk-header": (_page(SIMPLIFIED, gbk_text, None).encode("gbk"),
-                       "text/html; charset=GBK", "研究团队在多个公开基准上"),
-        "gbk-meta": (_page(SIMPLIFIED, gbk_text, "gbk").encode("gbk"), "text/html",
-                     "研究团队在多个公开基准上"),
-        "gbk-sniff": (_page(SIMPLIFIED, gbk_text, None).encode("gbk"), "text/html",
-                      "研究团队在多个公开基准上"),
-        "gbk-as-utf8": (_page(SIMPLIFIED, gbk_text, None).encode("gbk"),
-                        "text/html; charset=utf-8", "研究团队在多个公开基准上"),
-        "gb18030": (_page(SIMPLIFIED, gb18030_text, "gb18030").encode("gb18030"),
-                    "text/html; charset=gb18030", f"{GB18030_ONLY}字在第1段出现"),
-        "big5-header": (_page(TRADITIONAL, big5_text, None).encode("big5"),
-                        "text/html; charset=big5", "研究團隊在多個公開基準上"),
-        "big5-meta": (_page(TRADITIONAL, big5_text, "big5").encode("big5"), "text/html",
-                      "研究團隊在多個公開基準上"),
+        "gbk-header": (
+            _page(SIMPLIFIED, gbk_text, None).encode("gbk"),
+            "text/html; charset=GBK",
+            "研究团队在多个公开基准上",
+        ),
+        "gbk-meta": (
+            _page(SIMPLIFIED, gbk_text, "gbk").encode("gbk"),
+            "text/html",
+            "研究团队在多个公开基准上",
+        ),
+        "gbk-sniff": (
+            _page(SIMPLIFIED, gbk_text, None).encode("gbk"),
+            "text/html",
+            "研究团队在多个公开基准上",
+        ),
+        "gbk-as-utf8": (
+            _page(SIMPLIFIED, gbk_text, None).encode("gbk"),
+            "text/html; charset=utf-8",
+            "研究团队在多个公开基准上",
+        ),
+        "gb18030": (
+            _page(SIMPLIFIED, gb18030_text, "gb18030").encode("gb18030"),
+            "text/html; charset=gb18030",
+            f"{GB18030_ONLY}字在第1段出现",
+        ),
+        "big5-header": (
+            _page(TRADITIONAL, big5_text, None).encode("big5"),
+            "text/html; charset=big5",
+            "研究團隊在多個公開基準上",
+        ),
+        "big5-meta": (
+            _page(TRADITIONAL, big5_text, "big5").encode("big5"),
+            "text/html",
+            "研究團隊在多個公開基準上",
+        ),
         # a valid UTF-8 page with a few stray bytes in one paragraph
-        "invalid-utf8": (utf8[:cut] + b"\xff\xfe\xc3(" + utf8[cut:], "text/html; charset=utf-8",
-                         "无效字节的第3段"),
+        "invalid-utf8": (
+            utf8[:cut] + b"\xff\xfe\xc3(" + utf8[cut:],
+            "text/html; charset=utf-8",
+            "无效字节的第3段",
+        ),
     }
 
 
@@ -194,8 +229,10 @@ class FaultServer:
                 data += chunk
             head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
             path = head[0].split(" ")[1]
-            headers = {k.strip().lower(): v.strip() for k, _, v in
-                       (line.partition(":") for line in head[1:])}
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (line.partition(":") for line in head[1:])
+            }
             with self._lock:
                 self.hits.append(Hit(path, time.monotonic(), headers))
                 self.counts[path] += 1
@@ -213,17 +250,30 @@ class FaultServer:
             return self._send(conn, 200, b"User-agent: *\nAllow: /\n", "text/plain")
         if kind == "switch":
             mode = self.modes.get(args[-1], "ok")
-            kind, args = ("status", [mode, *args]) if mode.isdigit() else (
-                "article" if mode == "ok" else mode, args)
+            kind, args = (
+                ("status", [mode, *args])
+                if mode.isdigit()
+                else ("article" if mode == "ok" else mode, args)
+            )
         handler = getattr(self, "_r_" + kind.replace("-", "_"), None)
         if handler is None:
             return self._send(conn, 404, b"no such route", "text/plain")
         return handler(conn, args, count, path)
 
-    def _send(self, conn: socket.socket, status: int, body: bytes, ctype: str | None,
-              headers: dict[str, str] | None = None, length: int | None = None) -> None:
-        lines = [f"HTTP/1.1 {status} X", "Connection: close",
-                 f"Content-Length: {len(body) if length is None else length}"]
+    def _send(
+        self,
+        conn: socket.socket,
+        status: int,
+        body: bytes,
+        ctype: str | None,
+        headers: dict[str, str] | None = None,
+        length: int | None = None,
+    ) -> None:
+        lines = [
+            f"HTTP/1.1 {status} X",
+            "Connection: close",
+            f"Content-Length: {len(body) if length is None else length}",
+        ]
         if ctype:
             lines.append(f"Content-Type: {ctype}")
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
@@ -258,8 +308,10 @@ class FaultServer:
         self._r_article(conn, args, count, path)
 
     def _r_drip(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n"
-                     b"Connection: close\r\n\r\n<html>")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n"
+            b"Connection: close\r\n\r\n<html>"
+        )
         self._stream(conn, b" ", pause=0.2)
 
     def _r_never(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
@@ -276,8 +328,10 @@ class FaultServer:
 
     def _r_reset_mid(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
         body = self._article(path)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-                     b"Content-Length: %d\r\n\r\n" % len(body) + body[: len(body) // 2])
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body[: len(body) // 2]
+        )
         time.sleep(0.05)
         self._reset(conn)
 
@@ -289,17 +343,26 @@ class FaultServer:
         self._send(conn, 200, gzip_bomb(), "text/html", {"Content-Encoding": "gzip"})
 
     def _r_gzip(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
-        self._send(conn, 200, gzip.compress(self._article(path)), "text/html; charset=utf-8",
-                   {"Content-Encoding": "gzip"})
+        self._send(
+            conn,
+            200,
+            gzip.compress(self._article(path)),
+            "text/html; charset=utf-8",
+            {"Content-Encoding": "gzip"},
+        )
 
     def _r_huge(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                     b"Content-Length: 2147483648\r\nConnection: close\r\n\r\n")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Length: 2147483648\r\nConnection: close\r\n\r\n"
+        )
         self._stream(conn, bytes(65536))
 
     def _r_endless(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-                     b"Connection: close\r\n\r\n<html><body>")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+            b"Connection: close\r\n\r\n<html><body>"
+        )
         self._stream(conn, b"<p>" + "没完没了".encode() * 4000 + b"</p>\n")
 
     def _r_redirect(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
@@ -324,8 +387,11 @@ class FaultServer:
         kind = args[0]
         if kind == "pdf-as-html":
             return self._send(conn, 200, PDF, "text/html")
-        ctype = {"none": None, "octet": "application/octet-stream",
-                 "xhtml": "application/xhtml+xml"}[kind]
+        ctype = {
+            "none": None,
+            "octet": "application/octet-stream",
+            "xhtml": "application/xhtml+xml",
+        }[kind]
         return self._send(conn, 200, self._article(path), ctype)
 
     def _r_pdf(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
@@ -341,8 +407,9 @@ class FaultServer:
     def _r_status(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
         self._send(conn, int(args[0]), b"<html><body>status page</body></html>", "text/html")
 
-    def _r_retry_after(self, conn: socket.socket, args: list[str], count: int, path: str,
-                       code: int = 429) -> None:
+    def _r_retry_after(
+        self, conn: socket.socket, args: list[str], count: int, path: str, code: int = 429
+    ) -> None:
         form, times = args[0], int(args[1])
         if count > times:
             return self._r_article(conn, args, count, path)
@@ -353,8 +420,7 @@ class FaultServer:
     def _r_busy_after(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
         self._r_retry_after(conn, args, count, path, code=503)
 
-    def _r_unavailable(self, conn: socket.socket, args: list[str], count: int,
-                       path: str) -> None:
+    def _r_unavailable(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
         if count > int(args[0]):
             return self._r_article(conn, args, count, path)
         self._send(conn, 503, b"busy", "text/plain")

@@ -25,22 +25,41 @@ URL = "https://www.example.com/news/1.html"
 
 def _digest(source: str = "/tmp/d1.md", urls: tuple[str, ...] = (URL,)) -> Digest:
     links = [Link(url=u, role="source", text="x", canonical_url=u) for u in urls]
-    return Digest(id="d1", source=source, sha256="ab" * 32, format="generic", title="t",
-                  date="2026-02-05", entries=[Entry(position=1, title="e1", links=links)])
+    return Digest(
+        id="d1",
+        source=source,
+        sha256="ab" * 32,
+        format="generic",
+        title="t",
+        date="2026-02-05",
+        entries=[Entry(position=1, title="e1", links=links)],
+    )
 
 
 def _fill(root: Path) -> Archive:
     archive = Archive(root).open()
     archive.record_digest(_digest(), b"# digest\n", time.time())
     pointer = archive.warc.write_exchange(
-        url=URL, method="GET", request_headers=[(b"User-Agent", b"t")], request_body=b"",
-        status=200, protocol="HTTP/1.1",
+        url=URL,
+        method="GET",
+        request_headers=[(b"User-Agent", b"t")],
+        request_body=b"",
+        status=200,
+        protocol="HTTP/1.1",
         response_headers=[(b"Content-Type", b"text/html"), (b"Transfer-Encoding", b"chunked")],
-        body=b"<html>hello</html>", fetched_at=time.time(), ip="127.0.0.1",
+        body=b"<html>hello</html>",
+        fetched_at=time.time(),
+        ip="127.0.0.1",
     )
     archive.record_outcome(
-        url_id(URL), URL, status="archived", reason=None, http_status=200, original=pointer,
-        article={"title": "T", "text": "hello world"}, body_sha256="cd" * 32,
+        url_id(URL),
+        URL,
+        status="archived",
+        reason=None,
+        http_status=200,
+        original=pointer,
+        article={"title": "T", "text": "hello world"},
+        body_sha256="cd" * 32,
     )
     return archive
 
@@ -67,8 +86,9 @@ def test_warc_records_read_back_with_warcio(tmp_path: Path) -> None:
     assert response.rec_headers.get_header("WARC-IP-Address") == "127.0.0.1"
     assert response.rec_headers.get_header("WARC-Block-Digest").startswith("sha256:")
     assert response.http_headers.get_header("Transfer-Encoding") is None
-    assert records[3].rec_headers.get_header("WARC-Concurrent-To") == \
-        response.rec_headers.get_header("WARC-Record-ID")
+    assert records[3].rec_headers.get_header(
+        "WARC-Concurrent-To"
+    ) == response.rec_headers.get_header("WARC-Record-ID")
 
 
 def test_verify_reports_a_flipped_byte_a_cut_tail_and_a_deleted_article(tmp_path: Path) -> None:
@@ -78,9 +98,9 @@ def test_verify_reports_a_flipped_byte_a_cut_tail_and_a_deleted_article(tmp_path
     response = next(m for m in members if m.headers.get("warc-type") == "response")
     # rewrite the response member with one byte of its body changed, digests kept
     raw = warc.read_bytes()
-    record = gzip.decompress(raw[response.offset:response.offset + response.length])
+    record = gzip.decompress(raw[response.offset : response.offset + response.length])
     bad = record.replace(b"hello", b"hellO")
-    patched = raw[:response.offset] + gzip.compress(bad) + raw[response.offset + response.length:]
+    patched = raw[: response.offset] + gzip.compress(bad) + raw[response.offset + response.length :]
     warc.write_bytes(patched)
     problems = list(verify(tmp_path))
     assert any("WARC-Payload-Digest" in p and f":{response.offset}:" in p for p in problems)
@@ -124,8 +144,9 @@ def test_second_writer_is_refused_naming_the_holder(tmp_path: Path) -> None:
         f"try:\n    Archive({str(tmp_path)!r}).open()\n"
         "except ArchiveLocked as e:\n    print(e); sys.exit(3)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
+    )
     archive.close()
     assert out.returncode == 3
     assert f"pid {os.getpid()}" in out.stdout
@@ -142,8 +163,9 @@ def test_lock_of_a_killed_crawl_is_taken_over_and_its_tail_cut(tmp_path: Path) -
         "a.warc._fh.flush()\n"
         "os._exit(9)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
+    )
     assert out.returncode == 9, out.stderr
     assert list(verify(tmp_path))  # the half record is reported
     archive = Archive(tmp_path).open()

@@ -29,14 +29,22 @@ PAGES = 120
 def _page(request: Request) -> Response:
     time.sleep(0.1)  # a crawl long enough to be killed in the middle
     n = request.path.rsplit("/", 1)[-1].split(".")[0]
-    return Response(article_html(f"第{n}篇文章", sentences(f"主题{n}", 4)),
-                    content_type="text/html; charset=utf-8")
+    return Response(
+        article_html(f"第{n}篇文章", sentences(f"主题{n}", 4)),
+        content_type="text/html; charset=utf-8",
+    )
 
 
 def _start(archive: Path, digests: Path) -> subprocess.Popen[bytes]:
     args = crawl_args(archive, digests, CONCURRENT_REQUESTS_PER_DOMAIN=8, EXTRACT_WORKERS=1)
-    return subprocess.Popen(args, cwd=REPO, env=CRAWL_ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        args,
+        cwd=REPO,
+        env=CRAWL_ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def test_sigkill_at_several_points_then_restart_ends_complete_and_sound(

@@ -19,8 +19,12 @@ from tests.conftest import REPO, SHARED, article_html, citations, run_crawl, sen
 
 def _serve_site(server: Any) -> None:
     """Articles, a 404, two byte-identical pages, a redirect."""
-    for slug, topic in (("a1", "大模型推理"), ("a2", "具身智能"), ("a3", "芯片设计"),
-                        ("a4", "开源社区")):
+    for slug, topic in (
+        ("a1", "大模型推理"),
+        ("a2", "具身智能"),
+        ("a3", "芯片设计"),
+        ("a4", "开源社区"),
+    ):
         server.expect_request(f"/news/{slug}.html").respond_with_data(
             article_html(f"{topic}新进展", sentences(topic)),
             content_type="text/html; charset=utf-8",
@@ -39,7 +43,8 @@ def _serve_site(server: Any) -> None:
 def _digests(folder: Path, base: str) -> Path:
     """Two digests in two formats citing the site; counts are asserted below."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "hangye-2026-02-05.md").write_text(f"""# 🤖 AI行业速递 - 2026年02月05日
+    (folder / "hangye-2026-02-05.md").write_text(
+        f"""# 🤖 AI行业速递 - 2026年02月05日
 
 ## 第一条新闻：推理加速
 
@@ -61,8 +66,11 @@ def _digests(folder: Path, base: str) -> Path:
 
 - [重复页面一]({base}/news/dup1.html)
 - [重复页面二]({base}/news/dup2.html#comments)
-""", encoding="utf-8")
-    (folder / "ribao-2026-02-06.md").write_text(f"""---
+""",
+        encoding="utf-8",
+    )
+    (folder / "ribao-2026-02-06.md").write_text(
+        f"""---
 title: 测试日报
 date: 2026-02-06
 ---
@@ -78,7 +86,9 @@ date: 2026-02-06
 
 - [第一条新闻被再次引用]({base}/news/a1.html)，摘要
 - [端口写错的链接](http://127.0.0.1:99999/x)，摘要
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return folder
 
 
@@ -97,10 +107,18 @@ def test_crawl_archives_every_cited_link_once(robots_ok: Any, tmp_path: Path) ->
 
     fetched = _page_requests(server)
     # every canonical URL once, however many entries cite it; the redirect hop is its own
-    assert sorted(fetched) == sorted([
-        "/news/a1.html", "/news/a2.html", "/news/gone.html", "/go/a3", "/news/a3.html",
-        "/news/dup1.html", "/news/dup2.html", "/news/a4.html",
-    ])
+    assert sorted(fetched) == sorted(
+        [
+            "/news/a1.html",
+            "/news/a2.html",
+            "/news/gone.html",
+            "/go/a3",
+            "/news/a3.html",
+            "/news/dup1.html",
+            "/news/dup2.html",
+            "/news/a4.html",
+        ]
+    )
 
     rows = citations(archive)
     # hangye: 2 + 2 + 1 + 1 links; ribao: 1 + 1 (related) + 1 + 1 (invalid)
@@ -140,7 +158,8 @@ def test_crawl_archives_every_cited_link_once(robots_ok: Any, tmp_path: Path) ->
                 if kind == "response":
                     responses.append(record.rec_headers.get_header("WARC-Target-URI"))
                     assert record.rec_headers.get_header("WARC-Payload-Digest").startswith(
-                        "sha256:")
+                        "sha256:"
+                    )
                 elif kind == "request":
                     requests += 1
                 elif kind == "resource":
@@ -209,9 +228,7 @@ def test_new_digest_citing_archived_url_adds_link_back_without_fetch(
     assert len({r["article"] for r in a1}) == 1
 
 
-def test_bad_digests_are_reported_and_the_rest_is_crawled(
-    robots_ok: Any, tmp_path: Path
-) -> None:
+def test_bad_digests_are_reported_and_the_rest_is_crawled(robots_ok: Any, tmp_path: Path) -> None:
     server = robots_ok
     _serve_site(server)
     digests = _digests(tmp_path / "digests", server.url_for("").rstrip("/"))
@@ -266,8 +283,11 @@ def test_citations_of_the_real_sample_digests_have_the_hand_counted_links(
     folder = tmp_path / "digests"
     folder.mkdir()
     for path in real.glob("*.md"):
-        text = re.sub(r"https?://([^/\s)\]>\"']+)", lambda m: f"{base}/{m.group(1)}",
-                      path.read_text(encoding="utf-8"))
+        text = re.sub(
+            r"https?://([^/\s)\]>\"']+)",
+            lambda m: f"{base}/{m.group(1)}",
+            path.read_text(encoding="utf-8"),
+        )
         (folder / path.name).write_text(text, encoding="utf-8")
     result = run_crawl(tmp_path / "archive", folder, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -304,7 +324,8 @@ def test_a_changed_digest_is_read_again_and_the_report_adds_up(
     server = robots_ok
     _serve_site(server)
     server.expect_request("/news/new.html").respond_with_data(
-        article_html("新增文章", sentences("新增")), content_type="text/html; charset=utf-8")
+        article_html("新增文章", sentences("新增")), content_type="text/html; charset=utf-8"
+    )
     base = server.url_for("").rstrip("/")
     digests = _digests(tmp_path / "digests", base)
     archive = tmp_path / "archive"

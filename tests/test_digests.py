@@ -537,5 +537,8 @@ def test_links_of_other_schemes_are_kept_so_the_crawl_can_record_them() -> None:
     )
     digest = parse_digest(text.encode(), "schemes.md")
     urls = [link.url for entry in digest.entries for link in entry.links]
-    assert urls == ["file:///etc/passwd", "ftp://files.example.com/paper.pdf",
-                    "https://example.com/a"]
+    assert urls == [
+        "file:///etc/passwd",
+        "ftp://files.example.com/paper.pdf",
+        "https://example.com/a",
+    ]

@@ -30,23 +30,24 @@ def _files(archive: Path) -> dict[str, str]:
     return {
         str(p.relative_to(archive)): hashlib.sha256(p.read_bytes()).hexdigest()
         for sub in ("digests", "links", "articles", "warc")
-        for p in (archive / sub).rglob("*") if p.is_file() and not p.name.startswith(".")
+        for p in (archive / sub).rglob("*")
+        if p.is_file() and not p.name.startswith(".")
     }
 
 
-def test_disk_full_fails_the_run_clearly_and_loses_nothing(
-    robots_ok: Any, tmp_path: Path
-) -> None:
+def test_disk_full_fails_the_run_clearly_and_loses_nothing(robots_ok: Any, tmp_path: Path) -> None:
     server = robots_ok
     noise = random.Random(7)
     for n in range(8):
         text = sentences(f"主题{n}", 4)
         if n >= 3:  # large, hard to compress: these records do not fit on the small disk
-            text += ["".join(chr(noise.randint(0x4E00, 0x9FA5)) for _ in range(3000))
-                     for _ in range(10)]
+            text += [
+                "".join(chr(noise.randint(0x4E00, 0x9FA5)) for _ in range(3000)) for _ in range(10)
+            ]
         body = article_html(f"第{n}篇", text)
         server.expect_request(f"/p/{n}.html").respond_with_data(
-            body, content_type="text/html; charset=utf-8")
+            body, content_type="text/html; charset=utf-8"
+        )
     base = server.url_for("").rstrip("/")
     digests = tmp_path / "digests"
     digests.mkdir()
@@ -61,9 +62,16 @@ def test_disk_full_fails_the_run_clearly_and_loses_nothing(
     def small_disk() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    full = subprocess.run(crawl_args(archive, digests), cwd=REPO, env=CRAWL_ENV,
-                          capture_output=True, text=True, timeout=120, preexec_fn=small_disk,
-                          check=False)
+    full = subprocess.run(
+        crawl_args(archive, digests),
+        cwd=REPO,
+        env=CRAWL_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_disk,
+        check=False,
+    )
     assert full.returncode == 1, full.stderr[-3000:]
     assert "archive write failed" in full.stderr
     assert "archive unwritable" in full.stderr

@@ -47,9 +47,21 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
     port = _free_port()
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.time() + 10
@@ -68,8 +80,10 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 def _page(request: Request) -> Response:
     time.sleep(0.02)
     n = request.path.rsplit("/", 1)[-1].split(".")[0]
-    return Response(article_html(f"分布式第{n}篇", sentences(f"分布式{n}", 3)),
-                    content_type="text/html; charset=utf-8")
+    return Response(
+        article_html(f"分布式第{n}篇", sentences(f"分布式{n}", 3)),
+        content_type="text/html; charset=utf-8",
+    )
 
 
 def test_two_processes_fetch_each_url_once_into_one_sound_archive(
@@ -86,10 +100,20 @@ def test_two_processes_fetch_each_url_once_into_one_sound_archive(
         quick_digest(digests / f"d{d}.md", links, heading=f"日报 {d}")
     archive = tmp_path / "archive"
     run = f"test-{uuid.uuid4().hex[:8]}"
-    args = crawl_args(archive, digests, REDIS_URL=redis_url, DISTRIBUTED_RUN=run,
-                      CONCURRENT_REQUESTS_PER_DOMAIN=4)
-    procs = [subprocess.Popen(args, cwd=REPO, env=CRAWL_ENV, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    args = crawl_args(
+        archive, digests, REDIS_URL=redis_url, DISTRIBUTED_RUN=run, CONCURRENT_REQUESTS_PER_DOMAIN=4
+    )
+    procs = [
+        subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=CRAWL_ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=300)[1] for p in procs]
     for proc, err in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err[-3000:]

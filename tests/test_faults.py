@@ -74,18 +74,32 @@ class Crawl:
         return [h.at for h in self.server.hits if h.path.split("?")[0].endswith(f"/{slug}")]
 
 
-def measured_crawl(archive: Path, digests: Path, *, timeout: float,
-                   **settings: Any) -> tuple[subprocess.CompletedProcess[str], float, float]:
+def measured_crawl(
+    archive: Path, digests: Path, *, timeout: float, **settings: Any
+) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """`run_crawl`, also giving seconds taken and the crawl process's peak RSS in MiB."""
-    args = [sys.executable, "-m", "scrapy", "crawl", "sources", "-a", f"digests={digests}",
-            "-s", f"ARCHIVE_DIR={archive}"]
+    args = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "sources",
+        "-a",
+        f"digests={digests}",
+        "-s",
+        f"ARCHIVE_DIR={archive}",
+    ]
     for name, value in {**FAST, **settings}.items():
         args += ["-s", f"{name}={value}"]
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-c", _PEAK_RSS, str(timeout), *args], cwd=REPO,
-        env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True,
-        timeout=timeout + 30, check=False,
+        [sys.executable, "-c", _PEAK_RSS, str(timeout), *args],
+        cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        capture_output=True,
+        text=True,
+        timeout=timeout + 30,
+        check=False,
     )
     seconds = time.monotonic() - started
     peak = re.findall(r"peak-rss-kib (\d+)", result.stderr)
@@ -150,6 +164,7 @@ def assert_every_link_accounted(rows: list[dict[str, Any]]) -> None:
 
 # --- one crawl through every network and content fault ----------------------------------------
 
+
 @dataclass(frozen=True)
 class Case:
     """A link, how its fetch must end, and how many requests it may take."""
@@ -163,35 +178,79 @@ class Case:
 TRIES = int(QUICK["RETRY_TIMES"]) + 1
 CASES = [
     Case("/slow/1/slow", "archived", None, 1),
-    Case("/never/never", "failed",
-         r"timeout: Getting \S+ took longer than 2\.0 seconds\. \(3 tries\)", TRIES),
+    Case(
+        "/never/never",
+        "failed",
+        r"timeout: Getting \S+ took longer than 2\.0 seconds\. \(3 tries\)",
+        TRIES,
+    ),
     Case("/drip/drip", "failed", r"timeout: .* \(3 tries\)", TRIES),
-    Case("/reset/reset", "failed",
-         r"no response: the connection was reset or broken before any response \(3 tries\)",
-         TRIES),
-    Case("/reset-mid/resetmid", "failed",
-         r"truncated body: \d+ of \d+ bytes came before the connection closed \(3 tries\)", TRIES),
-    Case("/truncated/truncated", "failed",
-         r"truncated body: 6000 of 60000 bytes came before the connection closed \(3 tries\)",
-         TRIES),
-    Case("/gzipbomb/gzipbomb", "skipped",
-         rf"too large: over DOWNLOAD_MAXSIZE \({MAXSIZE} bytes\) once decompressed", 1),
-    Case("/huge/huge", "skipped",
-         rf"too large: Content-Length 2147483648 bytes is over DOWNLOAD_MAXSIZE \({MAXSIZE} "
-         r"bytes\)", 1),
+    Case(
+        "/reset/reset",
+        "failed",
+        r"no response: the connection was reset or broken before any response \(3 tries\)",
+        TRIES,
+    ),
+    Case(
+        "/reset-mid/resetmid",
+        "failed",
+        r"truncated body: \d+ of \d+ bytes came before the connection closed \(3 tries\)",
+        TRIES,
+    ),
+    Case(
+        "/truncated/truncated",
+        "failed",
+        r"truncated body: 6000 of 60000 bytes came before the connection closed \(3 tries\)",
+        TRIES,
+    ),
+    Case(
+        "/gzipbomb/gzipbomb",
+        "skipped",
+        rf"too large: over DOWNLOAD_MAXSIZE \({MAXSIZE} bytes\) once decompressed",
+        1,
+    ),
+    Case(
+        "/huge/huge",
+        "skipped",
+        rf"too large: Content-Length 2147483648 bytes is over DOWNLOAD_MAXSIZE \({MAXSIZE} "
+        r"bytes\)",
+        1,
+    ),
     # on a loaded machine an attempt may hit the 2 s timeout first and be retried
-    Case("/endless/endless", "skipped",
-         rf"too large: over DOWNLOAD_MAXSIZE \({MAXSIZE} bytes\), stopped after \d+ bytes"
-         r"( \(\d tries\))?", None),
-    Case("/redirect/self/selfloop", "failed", r"redirect loop: \S+/selfloop again after 2 "
-         r"redirects", 2),
-    Case("/redirect/pingpong/a/pingpong", "failed",
-         r"redirect loop: \S+/a/pingpong again after 4 redirects", 4),
-    Case("/redirect/chain/0/chain", "failed",
-         r"too many redirects: more than REDIRECT_MAX_TIMES \(10\), the last to \S+/11/chain", 11),
+    Case(
+        "/endless/endless",
+        "skipped",
+        rf"too large: over DOWNLOAD_MAXSIZE \({MAXSIZE} bytes\), stopped after \d+ bytes"
+        r"( \(\d tries\))?",
+        None,
+    ),
+    Case(
+        "/redirect/self/selfloop",
+        "failed",
+        r"redirect loop: \S+/selfloop again after 2 "
+        r"redirects",
+        2,
+    ),
+    Case(
+        "/redirect/pingpong/a/pingpong",
+        "failed",
+        r"redirect loop: \S+/a/pingpong again after 4 redirects",
+        4,
+    ),
+    Case(
+        "/redirect/chain/0/chain",
+        "failed",
+        r"too many redirects: more than REDIRECT_MAX_TIMES \(10\), the last to \S+/11/chain",
+        11,
+    ),
     Case("/redirect/to/3/hops", "archived", None, 4),
-    Case("/refresh/refreshloop", "failed", r"redirect loop: \S+/refreshloop again after 2 "
-         r"redirects", 2),
+    Case(
+        "/refresh/refreshloop",
+        "failed",
+        r"redirect loop: \S+/refreshloop again after 2 "
+        r"redirects",
+        2,
+    ),
     Case("/status/404/gone404", "gone", r"HTTP 404", 1),
     Case("/status/410/gone410", "gone", r"HTTP 410", 1),
     Case("/status/500/error500", "failed", r"HTTP 500 \(3 tries\)", TRIES),
@@ -269,9 +328,14 @@ def test_nothing_partial_is_stored_as_whole(faults: Crawl) -> None:
     # the gzip bomb is kept compressed as served, as evidence: 0.3 MB, not 256 MiB
     bomb = [body for uri, body in warc_responses(faults.archive) if uri.endswith("/gzipbomb")]
     assert len(bomb) == 1 and len(bomb[0]) < 1_000_000
-    verify = subprocess.run([sys.executable, "-m", "crawler.archive", "verify",
-                             str(faults.archive)], cwd=REPO, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(REPO)), check=False)
+    verify = subprocess.run(
+        [sys.executable, "-m", "crawler.archive", "verify", str(faults.archive)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        check=False,
+    )
     assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-3000:]
 
 
@@ -285,16 +349,20 @@ def test_encodings_decode_right(faults: Crawl) -> None:
 
 
 def test_binaries_are_stored_as_originals_not_read_as_html(faults: Crawl) -> None:
-    for slug, ctype in (("pdf", "application/pdf"), ("png", "image/png"),
-                        ("pdfashtml", "application/pdf")):
+    for slug, ctype in (
+        ("pdf", "application/pdf"),
+        ("png", "image/png"),
+        ("pdfashtml", "application/pdf"),
+    ):
         row = faults.rows[slug]
         article = json.loads((faults.archive / row["article"]).read_text())
         assert article["extractor"] == "binary" and article["text"] == "", slug
         assert article["extra"]["content_type"] == ctype, slug
         assert row["original"] is not None
     served = dict(warc_responses(faults.archive))
-    assert any(body.startswith(b"%PDF-") for uri, body in served.items()
-               if uri.endswith("/pdfashtml"))
+    assert any(
+        body.startswith(b"%PDF-") for uri, body in served.items() if uri.endswith("/pdfashtml")
+    )
     # HTML with a missing or wrong type is still read as HTML
     for slug in ("notype", "octet", "xhtml"):
         assert faults.rows[slug]["title"] == f"故障测试{slug}"
@@ -303,13 +371,20 @@ def test_binaries_are_stored_as_originals_not_read_as_html(faults: Crawl) -> Non
 
 # --- throttling: Retry-After and backing the site off -----------------------------------------
 
+
 def test_throttling_honours_retry_after_and_backs_off(tmp_path: Path) -> None:
     with FaultServer() as server:
-        paths = ["/retry-after/1/1/seconds", "/retry-after/date/1/httpdate",
-                 "/busy-after/1/1/busy", "/unavailable/2/flaky", "/status/503/forever"]
+        paths = [
+            "/retry-after/1/1/seconds",
+            "/retry-after/date/1/httpdate",
+            "/busy-after/1/1/busy",
+            "/unavailable/2/flaky",
+            "/status/503/forever",
+        ]
         digests = write_digest(tmp_path / "digests", [server.url(p) for p in paths])
-        result = run_crawl(tmp_path / "archive", digests, timeout=90,
-                           **{**QUICK, "RETRY_TIMES": "3"})
+        result = run_crawl(
+            tmp_path / "archive", digests, timeout=90, **{**QUICK, "RETRY_TIMES": "3"}
+        )
         assert_finished(result, tmp_path / "archive")
         crawl = Crawl(server, tmp_path / "archive", result, 0, 0)
         rows = {slug_of(r["url"]): r for r in citations(tmp_path / "archive")}
@@ -324,7 +399,10 @@ def test_throttling_honours_retry_after_and_backs_off(tmp_path: Path) -> None:
     # 503 forever: bounded retries, then failed with the count (retried by the next run)
     forever = rows["forever"]
     assert (forever["status"], forever["reason"], forever["http_status"]) == (
-        "failed", "HTTP 503 (4 tries)", 503)
+        "failed",
+        "HTTP 503 (4 tries)",
+        503,
+    )
     assert len(crawl.hits("forever")) == 4
     counters = stats(result.stderr)
     assert counters["sources/retry/site_backoff"] >= 1  # the whole site was slowed down
@@ -343,8 +421,11 @@ def test_a_retry_after_too_long_is_not_waited_for(tmp_path: Path) -> None:
     for slug, asked in (("toolong", 3600), ("busylong", 86400)):
         row = rows[slug]
         assert row["status"] == "blocked" and len(crawl.hits(slug)) == 1, row
-        assert re.fullmatch(rf"HTTP (429|503): Retry-After {asked} s is over RETRY_AFTER_MAX "
-                            r"\(120 s\)", row["reason"]), row["reason"]
+        assert re.fullmatch(
+            rf"HTTP (429|503): Retry-After {asked} s is over RETRY_AFTER_MAX "
+            r"\(120 s\)",
+            row["reason"],
+        ), row["reason"]
         # blocked until after the wait the site asked for: the next run leaves it alone
         link = json.loads((tmp_path / "archive" / row["link"]).read_text())
         assert link["next_attempt"] >= started + asked
@@ -356,19 +437,28 @@ def test_a_retry_after_too_long_is_not_waited_for(tmp_path: Path) -> None:
 
 # --- across runs --------------------------------------------------------------------------------
 
+
 def test_failed_links_are_retried_by_later_runs_up_to_the_limit(tmp_path: Path) -> None:
     settings = {**QUICK, "RETRY_TIMES": "1", "MAX_ATTEMPTS_PER_URL": "2"}
     with FaultServer() as server:
-        digests = write_digest(tmp_path / "digests",
-                               [server.url("/switch/recovers"), server.url("/switch/broken"),
-                                server.url("/switch/dropped")])
+        digests = write_digest(
+            tmp_path / "digests",
+            [
+                server.url("/switch/recovers"),
+                server.url("/switch/broken"),
+                server.url("/switch/dropped"),
+            ],
+        )
         server.modes.update(recovers="reset", broken="500", dropped="never")
         archive = tmp_path / "archive"
         crawl = Crawl(server, archive, run_crawl(archive, digests, **settings), 0, 0)
         first = {slug_of(r["url"]): r for r in citations(archive)}
         assert_finished(crawl.result, archive)
         assert {slug: (r["status"], r["attempts"]) for slug, r in first.items()} == {
-            "recovers": ("failed", 1), "broken": ("failed", 1), "dropped": ("failed", 1)}
+            "recovers": ("failed", 1),
+            "broken": ("failed", 1),
+            "dropped": ("failed", 1),
+        }
         assert first["recovers"]["reason"].startswith("no response:")
         assert first["broken"]["reason"] == "HTTP 500 (2 tries)"
         assert first["dropped"]["reason"].startswith("timeout:")
@@ -393,8 +483,11 @@ def test_failed_links_are_retried_by_later_runs_up_to_the_limit(tmp_path: Path) 
 
 
 def _files(archive: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(archive)): p.read_bytes() for p in archive.rglob("*")
-            if p.is_file() and p.parts[len(archive.parts)] in ("articles", "warc")}
+    return {
+        str(p.relative_to(archive)): p.read_bytes()
+        for p in archive.rglob("*")
+        if p.is_file() and p.parts[len(archive.parts)] in ("articles", "warc")
+    }
 
 
 def test_nothing_archived_is_lost_when_the_server_turns_bad(tmp_path: Path) -> None:
@@ -423,7 +516,8 @@ def test_nothing_archived_is_lost_when_the_server_turns_bad(tmp_path: Path) -> N
         kept = json.loads(links_before[url])
         now = json.loads((archive / row["link"]).read_text())
         assert {k: v for k, v in now.items() if k != "cited_by"} == {
-            k: v for k, v in kept.items() if k != "cited_by"}
+            k: v for k, v in kept.items() if k != "cited_by"
+        }
     after_files = _files(archive)
     for name, data in before_files.items():
         assert after_files[name] == data, name  # WARC files and articles untouched
@@ -433,11 +527,17 @@ def test_nothing_archived_is_lost_when_the_server_turns_bad(tmp_path: Path) -> N
 
 # --- hostile links ------------------------------------------------------------------------------
 
+
 def test_links_to_the_crawling_host_are_refused_without_a_request(tmp_path: Path) -> None:
     with FaultServer() as server:
-        urls = ["file:///etc/passwd", "http://127.0.0.1:22/", "http://[::1]/",
-                "http://169.254.169.254/latest/meta-data/", server.url("/article/loopback"),
-                f"http://localhost:{server.port}/article/localhost"]
+        urls = [
+            "file:///etc/passwd",
+            "http://127.0.0.1:22/",
+            "http://[::1]/",
+            "http://169.254.169.254/latest/meta-data/",
+            server.url("/article/loopback"),
+            f"http://localhost:{server.port}/article/localhost",
+        ]
         digests = write_digest(tmp_path / "digests", urls)
         # no ALLOWED_PRIVATE_NETWORKS: the crawler's own defaults
         result = run_crawl(tmp_path / "archive", digests, ALLOWED_PRIVATE_NETWORKS="")
@@ -450,16 +550,20 @@ def test_links_to_the_crawling_host_are_refused_without_a_request(tmp_path: Path
     assert rows.get("file:///etc/passwd", {"status": "invalid"})["status"] == "invalid"
     assert len(rows) >= len(urls) - 1
     assert not [uri for uri, body in warc_responses(tmp_path / "archive") if b"root:" in body]
-    for url, kind in (("http://127.0.0.1:22/", "loopback"), ("http://[::1]/", "loopback"),
-                      ("http://169.254.169.254/latest/meta-data/", "link-local"),
-                      (server.url("/article/loopback"), "loopback"),
-                      (f"http://localhost:{server.port}/article/localhost", "localhost")):
+    for url, kind in (
+        ("http://127.0.0.1:22/", "loopback"),
+        ("http://[::1]/", "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        (server.url("/article/loopback"), "loopback"),
+        (f"http://localhost:{server.port}/article/localhost", "localhost"),
+    ):
         assert rows[url]["status"] == "refused", rows[url]
         assert kind in rows[url]["reason"], rows[url]["reason"]
         assert rows[url]["http_status"] is None
 
 
 # --- scale --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def fast_dir(tmp_path: Path) -> Iterator[Path]:
@@ -482,7 +586,9 @@ def test_a_digest_with_ten_thousand_links(fast_dir: Path) -> None:
     with FaultServer() as server:
         digests = write_digest(fast_dir / "digests", [server.url(f"/text/{i}") for i in range(n)])
         result, seconds, peak = measured_crawl(
-            fast_dir / "archive", digests, timeout=170,
+            fast_dir / "archive",
+            digests,
+            timeout=170,
             **{**QUICK, "CONCURRENT_REQUESTS": "32", "DOWNLOAD_MAXSIZE": "65536"},
         )
         assert_finished(result, fast_dir / "archive")
@@ -496,6 +602,7 @@ def test_a_digest_with_ten_thousand_links(fast_dir: Path) -> None:
 
 
 # --- the pieces, without a crawl ----------------------------------------------------------------
+
 
 def test_retry_after_values() -> None:
     now = 1_760_000_000.0

@@ -307,8 +307,9 @@ def test_due_links_come_in_pages_and_survive_writes_between_them(
     monkeypatch.setattr("crawler.archive.index.DUE_PAGE", 7)
     index = Index(tmp_path / "index.sqlite3")
     for n in range(40):
-        index.put_link(f"id{n:02d}", f"https://a/{n}", "failed" if n % 3 else "pending", 1,
-                       None, None)
+        index.put_link(
+            f"id{n:02d}", f"https://a/{n}", "failed" if n % 3 else "pending", 1, None, None
+        )
     expected = reference_due(index.db, time.time(), 5)
     got = []
     for link_id, url in index.due_links(time.time(), 5):

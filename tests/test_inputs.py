@@ -68,15 +68,19 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             ["globbed/2026-01-a.md", "globbed/sub/2026-01-d.md"],
             id="glob-recursive",
         ),
-        pytest.param("globbed/*", [
-            "globbed/2026-01-a.md", "globbed/2026-01-b.html", "globbed/2026-02-c.md",
-        ], id="glob-skips-folders"),
+        pytest.param(
+            "globbed/*",
+            [
+                "globbed/2026-01-a.md",
+                "globbed/2026-01-b.html",
+                "globbed/2026-02-c.md",
+            ],
+            id="glob-skips-folders",
+        ),
         pytest.param(
             "https://example.com/daily.md", ["https://example.com/daily.md"], id="https-url"
         ),
-        pytest.param(
-            "http://example.com/a.md?x=1", ["http://example.com/a.md?x=1"], id="http-url"
-        ),
+        pytest.param("http://example.com/a.md?x=1", ["http://example.com/a.md?x=1"], id="http-url"),
         pytest.param(
             "one.md,https://example.com/d.md,two.md",
             ["one.md", "https://example.com/d.md", "two.md"],
@@ -93,8 +97,11 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ),
         pytest.param(
             "days/2026-02-07.txt,days,globbed/2026-02-*",
-            ["days/2026-02-07.txt", *[d for d in DAYS if d != "days/2026-02-07.txt"],
-             "globbed/2026-02-c.md"],
+            [
+                "days/2026-02-07.txt",
+                *[d for d in DAYS if d != "days/2026-02-07.txt"],
+                "globbed/2026-02-c.md",
+            ],
             id="file-then-its-folder-once",
         ),
         pytest.param(
@@ -120,7 +127,8 @@ def test_resolve_expands_home_in_paths(tree: Path, monkeypatch: pytest.MonkeyPat
     """`~` in a file or folder part is the user's home."""
     monkeypatch.setenv("HOME", str(tree))
     assert resolve("~/one.md,~/days/deeper") == [
-        str(tree / "one.md"), str(tree / "days/deeper/nested/2026-02-08.md"),
+        str(tree / "one.md"),
+        str(tree / "days/deeper/nested/2026-02-08.md"),
     ]
 
 
@@ -140,7 +148,8 @@ def test_resolve_expands_home_in_globs(tree: Path, monkeypatch: pytest.MonkeyPat
             id="missing-path-among-good-ones-named-stripped",
         ),
         pytest.param(
-            "empty", "digests folder empty holds no .md, .markdown or .txt files",
+            "empty",
+            "digests folder empty holds no .md, .markdown or .txt files",
             id="empty-folder",
         ),
         pytest.param(
@@ -154,7 +163,8 @@ def test_resolve_expands_home_in_globs(tree: Path, monkeypatch: pytest.MonkeyPat
             id="folder-without-digest-suffixes",
         ),
         pytest.param(
-            "one.md,globbed/2030-*.md", "digests glob globbed/2030-*.md matches no file",
+            "one.md,globbed/2030-*.md",
+            "digests glob globbed/2030-*.md matches no file",
             id="glob-no-match",
         ),
         pytest.param("glob*ed", "digests glob glob*ed matches no file", id="glob-folders-only"),

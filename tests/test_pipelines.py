@@ -35,14 +35,16 @@ WECHAT_LONG = "https://mp.weixin.qq.com/s?__biz=MzI3MTA0MTk1MA==&mid=2652599999&
 
 def make_crawler(tmp_path: Path, **settings: Any) -> Crawler:
     """A configured crawler that never crawls; the project's values for the settings used."""
-    return get_crawler(settings_dict={
-        "ARCHIVE_DIR": str(tmp_path / "archive"),
-        "WARC_MAX_BYTES": project.WARC_MAX_BYTES,
-        "BLOCKED_BACKOFF": project.BLOCKED_BACKOFF,
-        "BLOCKED_SITE_DELAY": project.BLOCKED_SITE_DELAY,
-        "EXTRACT_WORKERS": 0,
-        **settings,
-    })
+    return get_crawler(
+        settings_dict={
+            "ARCHIVE_DIR": str(tmp_path / "archive"),
+            "WARC_MAX_BYTES": project.WARC_MAX_BYTES,
+            "BLOCKED_BACKOFF": project.BLOCKED_BACKOFF,
+            "BLOCKED_SITE_DELAY": project.BLOCKED_SITE_DELAY,
+            "EXTRACT_WORKERS": 0,
+            **settings,
+        }
+    )
 
 
 @pytest.fixture
@@ -58,11 +60,19 @@ def stat(crawler: Crawler, key: str) -> Any:
 
 
 def digest(*urls: str, digest_id: str = "d1") -> Digest:
-    links = [Link(url=u, role="source", text=f"link {i}", canonical_url=canonicalize(u))
-             for i, u in enumerate(urls, 1)]
-    return Digest(id=digest_id, source=f"/tmp/{digest_id}.md", sha256="ab" * 32,
-                  format="generic", title="AI 日报", date="2026-02-05",
-                  entries=[Entry(position=1, title="entry one", links=links)])
+    links = [
+        Link(url=u, role="source", text=f"link {i}", canonical_url=canonicalize(u))
+        for i, u in enumerate(urls, 1)
+    ]
+    return Digest(
+        id=digest_id,
+        source=f"/tmp/{digest_id}.md",
+        sha256="ab" * 32,
+        format="generic",
+        title="AI 日报",
+        date="2026-02-05",
+        entries=[Entry(position=1, title="entry one", links=links)],
+    )
 
 
 def outcome(url: str = URL, **fields: Any) -> FetchOutcome:
@@ -72,9 +82,14 @@ def outcome(url: str = URL, **fields: Any) -> FetchOutcome:
 
 def served(url: str = URL, body: bytes = b"<html>page</html>", **fields: Any) -> FetchOutcome:
     """An outcome for a page that was served (HTTP 200, body hashed as dedupe does)."""
-    fields = {"http_status": 200, "final_url": url, "content_type": "text/html",
-              "fetched_at": time.time(), "body_sha256": hashlib.sha256(body).hexdigest(),
-              **fields}
+    fields = {
+        "http_status": 200,
+        "final_url": url,
+        "content_type": "text/html",
+        "fetched_at": time.time(),
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        **fields,
+    }
     return outcome(url, body=body, **fields)
 
 
@@ -187,16 +202,25 @@ def test_normalize_cleans_every_extracted_field(tmp_path: Path) -> None:
     """NormalizePipeline cleans text, the metadata fields and the publish date in place."""
     crawler = make_crawler(tmp_path)
     ex = Extracted(
-        title="  Cafe\u0301\u200b  News\u00a0 ", author="\u3000林夏\u3000", site="Site\r\nName",
-        language=" zh ", description="\u200b", text="\ufeffPara one\r\n\r\n\r\n\r\nPara\x00 two ",
-        published="2026-02-05 14:03:00", images=["https://img.example.com/a.png"],
+        title="  Cafe\u0301\u200b  News\u00a0 ",
+        author="\u3000林夏\u3000",
+        site="Site\r\nName",
+        language=" zh ",
+        description="\u200b",
+        text="\ufeffPara one\r\n\r\n\r\n\r\nPara\x00 two ",
+        published="2026-02-05 14:03:00",
+        images=["https://img.example.com/a.png"],
         extra={"account": " raw "},
     )
     item = served(extracted=ex)
     assert NormalizePipeline.from_crawler(crawler).process_item(item) is item
     assert item.extracted is ex
-    assert (ex.title, ex.author, ex.site, ex.language) == ("Caf\u00e9 News", "林夏", "Site Name",
-                                                           "zh")
+    assert (ex.title, ex.author, ex.site, ex.language) == (
+        "Caf\u00e9 News",
+        "林夏",
+        "Site Name",
+        "zh",
+    )
     assert ex.description is None
     assert ex.text == "Para one\n\nPara two"
     assert ex.published == "2026-02-05T14:03:00+00:00"
@@ -242,8 +266,15 @@ def test_dedupe_drops_a_link_already_archived(crawler: Crawler) -> None:
     archive = archive_for(crawler)
     archive.record_digest(digest(URL, URL2), b"# digest\n", time.time())
     link_id = url_id(URL)
-    archive.record_outcome(link_id, URL, status="archived", reason=None, http_status=200,
-                           article={"title": "T", "text": "hello"}, body_sha256="cd" * 32)
+    archive.record_outcome(
+        link_id,
+        URL,
+        status="archived",
+        reason=None,
+        http_status=200,
+        article={"title": "T", "text": "hello"},
+        body_sha256="cd" * 32,
+    )
     pipeline = DedupePipeline.from_crawler(crawler)
     with pytest.raises(DropItem, match="archived already"):
         pipeline.process_item(served(URL))
@@ -283,14 +314,13 @@ def test_dedupe_hashes_the_body(crawler: Crawler) -> None:
             id="wechat-long-link-canonicalized-own-url-excluded",
         ),
         pytest.param(
-            None, "https://mp.weixin.qq.com/s/OtherShortLink", [
-                "https://mp.weixin.qq.com/s/OtherShortLink"
-            ], id="redirect-target",
+            None,
+            "https://mp.weixin.qq.com/s/OtherShortLink",
+            ["https://mp.weixin.qq.com/s/OtherShortLink"],
+            id="redirect-target",
         ),
         pytest.param(WECHAT_LONG, WECHAT_LONG + "&scene=1", [WECHAT_LONG], id="no-repeats"),
-        pytest.param(
-            "javascript:void(0)", WECHAT_SHORT, [], id="unusable-declared-ignored"
-        ),
+        pytest.param("javascript:void(0)", WECHAT_SHORT, [], id="unusable-declared-ignored"),
         pytest.param(None, None, [], id="none"),
     ],
 )
@@ -298,16 +328,22 @@ def test_dedupe_collects_aliases(
     crawler: Crawler, declared: str | None, final_url: str | None, aliases: list[str]
 ) -> None:
     """The page's declared canonical URL and final URL, canonicalized, become aliases."""
-    item = outcome(WECHAT_SHORT, http_status=200, body=b"x", final_url=final_url,
-                   extracted=Extracted(extractor="weixin", canonical_url=declared))
+    item = outcome(
+        WECHAT_SHORT,
+        http_status=200,
+        body=b"x",
+        final_url=final_url,
+        extracted=Extracted(extractor="weixin", canonical_url=declared),
+    )
     DedupePipeline.from_crawler(crawler).process_item(item)
     assert item.aliases == aliases
 
 
 def test_dedupe_keeps_aliases_already_known(crawler: Crawler) -> None:
     """Aliases already on the item stay and are not repeated."""
-    item = outcome(WECHAT_SHORT, http_status=200, body=b"x", final_url=WECHAT_LONG,
-                   aliases=[WECHAT_LONG])
+    item = outcome(
+        WECHAT_SHORT, http_status=200, body=b"x", final_url=WECHAT_LONG, aliases=[WECHAT_LONG]
+    )
     DedupePipeline.from_crawler(crawler).process_item(item)
     assert item.aliases == [WECHAT_LONG]
 
@@ -324,8 +360,12 @@ def test_dedupe_passes_other_items(crawler: Crawler) -> None:
 def test_store_records_a_digest_and_its_links_as_pending(crawler: Crawler) -> None:
     """A DigestRead writes the digest record and a pending link record citing it per link."""
     pipeline = StorePipeline.from_crawler(crawler)
-    item = DigestRead(digest=digest(URL, URL2), raw=b"# digest\n", read_at=time.time(),
-                      file_stat=(9, 1_770_000_000_000_000_000))
+    item = DigestRead(
+        digest=digest(URL, URL2),
+        raw=b"# digest\n",
+        read_at=time.time(),
+        file_stat=(9, 1_770_000_000_000_000_000),
+    )
     assert pipeline.process_item(item) is item
     archive = archive_for(crawler)
     path = layout.digest_path(archive.root, "d1")
@@ -350,8 +390,12 @@ def test_store_archives_an_extracted_page_with_its_article(crawler: Crawler) -> 
     pipeline = StorePipeline.from_crawler(crawler)
     pipeline.process_item(DigestRead(digest=digest(URL), raw=b"# d\n", read_at=time.time()))
     text = "第一段。\n第二段 second paragraph."
-    item = served(URL, extracted=Extracted(status="archived", title="标题", text=text,
-                                           author="林夏", published="2026-02-05"))
+    item = served(
+        URL,
+        extracted=Extracted(
+            status="archived", title="标题", text=text, author="林夏", published="2026-02-05"
+        ),
+    )
     pipeline.process_item(item)
     link = link_record(crawler, URL)
     assert link["status"] == "archived" and link["reason"] is None
@@ -364,7 +408,10 @@ def test_store_archives_an_extracted_page_with_its_article(crawler: Crawler) -> 
     assert article["links"] == [link["id"]]
     assert article["text"] == text and article["text_chars"] == len(text)
     assert (article["title"], article["author"], article["published"]) == (
-        "标题", "林夏", "2026-02-05")
+        "标题",
+        "林夏",
+        "2026-02-05",
+    )
     assert article["url"] == URL and article["body_sha256"] == item.body_sha256
     assert stat(crawler, "sources/links/archived") == 1
     assert stat(crawler, "sources/sites/www.example.com/archived") == 1
@@ -373,8 +420,9 @@ def test_store_archives_an_extracted_page_with_its_article(crawler: Crawler) -> 
 def test_store_records_a_gone_page_with_its_reason(crawler: Crawler) -> None:
     """status None and an extractor that says gone: the link is gone, with the reason."""
     reason = "weixin: deleted by publisher (该内容已被发布者删除)"
-    item = served(WECHAT_SHORT, extracted=Extracted(status="gone", reason=reason,
-                                                    extractor="weixin"))
+    item = served(
+        WECHAT_SHORT, extracted=Extracted(status="gone", reason=reason, extractor="weixin")
+    )
     StorePipeline.from_crawler(crawler).process_item(item)
     link = link_record(crawler, WECHAT_SHORT)
     assert (link["status"], link["reason"], link["article"]) == ("gone", reason, None)
@@ -389,10 +437,18 @@ def test_store_records_a_gone_page_with_its_reason(crawler: Crawler) -> None:
 @pytest.mark.parametrize(
     ("fields", "status", "reason"),
     [
-        pytest.param({"status": "gone", "reason": "HTTP 404", "http_status": 404}, "gone",
-                     "HTTP 404", id="http-status-decided"),
-        pytest.param({"status": "failed", "reason": "timeout: 30 s"}, "failed", "timeout: 30 s",
-                     id="network-failure"),
+        pytest.param(
+            {"status": "gone", "reason": "HTTP 404", "http_status": 404},
+            "gone",
+            "HTTP 404",
+            id="http-status-decided",
+        ),
+        pytest.param(
+            {"status": "failed", "reason": "timeout: 30 s"},
+            "failed",
+            "timeout: 30 s",
+            id="network-failure",
+        ),
     ],
 )
 def test_store_records_outcomes_without_an_article(
@@ -422,8 +478,9 @@ def test_store_backs_off_a_blocked_link_doubling(tmp_path: Path) -> None:
     try:
         for attempt, backoff in ((1, 100), (2, 200)):
             before = time.time()
-            pipeline.process_item(outcome(URL, status="blocked", reason="HTTP 429",
-                                          http_status=429))
+            pipeline.process_item(
+                outcome(URL, status="blocked", reason="HTTP 429", http_status=429)
+            )
             link = link_record(crawler, URL)
             assert link["status"] == "blocked" and link["attempts"] == attempt
             assert before + backoff <= link["next_attempt"] <= time.time() + backoff
@@ -432,8 +489,13 @@ def test_store_backs_off_a_blocked_link_doubling(tmp_path: Path) -> None:
         assert stat(crawler, "sources/blocked/http_429") == 2
         assert slot.delay == 1.0  # HTTP 429 is the retry middleware's to back off
         # a page that is a verification wall served with HTTP 200: the site is backed off
-        pipeline.process_item(served(extracted=Extracted(
-            status="blocked", reason="weixin: verification", extractor="weixin")))
+        pipeline.process_item(
+            served(
+                extracted=Extracted(
+                    status="blocked", reason="weixin: verification", extractor="weixin"
+                )
+            )
+        )
         assert slot.delay == project.BLOCKED_SITE_DELAY
     finally:
         archive_for(crawler).close()
@@ -445,9 +507,15 @@ def test_store_honours_a_longer_retry_after(tmp_path: Path) -> None:
     crawler.engine = SimpleNamespace(downloader=None)
     try:
         before = time.time()
-        StorePipeline.from_crawler(crawler).process_item(outcome(
-            URL, status="blocked", reason="HTTP 429", http_status=429,
-            headers=[("Retry-After", "86400")]))
+        StorePipeline.from_crawler(crawler).process_item(
+            outcome(
+                URL,
+                status="blocked",
+                reason="HTTP 429",
+                http_status=429,
+                headers=[("Retry-After", "86400")],
+            )
+        )
         assert link_record(crawler, URL)["next_attempt"] >= before + 86400
     finally:
         archive_for(crawler).close()
@@ -456,7 +524,8 @@ def test_store_honours_a_longer_retry_after(tmp_path: Path) -> None:
 def test_store_records_a_blocked_link_without_a_running_engine(crawler: Crawler) -> None:
     """With no engine (no crawl running) a blocked outcome is still stored without error."""
     StorePipeline.from_crawler(crawler).process_item(
-        outcome(URL, status="blocked", reason="HTTP 403", http_status=403))
+        outcome(URL, status="blocked", reason="HTTP 403", http_status=403)
+    )
     assert link_record(crawler, URL)["status"] == "blocked"
 
 
@@ -464,11 +533,20 @@ def test_store_archives_a_wechat_article_with_images_without_a_running_engine(
     tmp_path: Path,
 ) -> None:
     """With no engine (no crawl running) an article with images is stored without error."""
-    crawler = make_crawler(tmp_path, ARTICLE_IMAGES_DOMAINS=project.ARTICLE_IMAGES_DOMAINS,
-                           ARTICLE_IMAGES_MAX=project.ARTICLE_IMAGES_MAX)
+    crawler = make_crawler(
+        tmp_path,
+        ARTICLE_IMAGES_DOMAINS=project.ARTICLE_IMAGES_DOMAINS,
+        ARTICLE_IMAGES_MAX=project.ARTICLE_IMAGES_MAX,
+    )
     try:
-        StorePipeline.from_crawler(crawler).process_item(served(WECHAT_SHORT, extracted=Extracted(
-            extractor="weixin", text="正文", images=["https://mmbiz.qpic.cn/a/640"])))
+        StorePipeline.from_crawler(crawler).process_item(
+            served(
+                WECHAT_SHORT,
+                extracted=Extracted(
+                    extractor="weixin", text="正文", images=["https://mmbiz.qpic.cn/a/640"]
+                ),
+            )
+        )
         assert link_record(crawler, WECHAT_SHORT)["status"] == "archived"
     finally:
         archive_for(crawler).close()
@@ -496,8 +574,7 @@ def test_store_one_article_for_identical_text(crawler: Crawler) -> None:
     pipeline.process_item(served(URL2, b"<html>b</html>", extracted=Extracted(text="same")))
     first, second = link_record(crawler, URL), link_record(crawler, URL2)
     assert first["article"] == second["article"]
-    assert article_record(crawler, first["article"])["links"] == sorted([first["id"],
-                                                                         second["id"]])
+    assert article_record(crawler, first["article"])["links"] == sorted([first["id"], second["id"]])
 
 
 def test_store_counts_a_write_error_and_goes_on(
@@ -583,9 +660,11 @@ def test_extract_passes_other_items(tmp_path: Path) -> None:
 def test_extract_as_maps_a_loopback_host_to_a_site_extractor(tmp_path: Path) -> None:
     """EXTRACT_AS makes a page served from 127.0.0.1:8080 read by the WeChat extractor."""
     crawler, pipeline = extract_pipeline(
-        tmp_path, EXTRACT_AS={"127.0.0.1:8080": "mp.weixin.qq.com"})
-    item = served("http://127.0.0.1:8080/s/Qm9vZGxl", WECHAT_PAGE,
-                  content_type="text/html; charset=utf-8")
+        tmp_path, EXTRACT_AS={"127.0.0.1:8080": "mp.weixin.qq.com"}
+    )
+    item = served(
+        "http://127.0.0.1:8080/s/Qm9vZGxl", WECHAT_PAGE, content_type="text/html; charset=utf-8"
+    )
     run(pipeline, item)
     assert item.extracted is not None
     assert item.extracted.extractor == "weixin" and item.extracted.status == "archived"

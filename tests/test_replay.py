@@ -31,7 +31,9 @@ def test_cdxj_indexer_finds_every_archived_page_at_our_pointer(
     warcs = sorted(str(p) for p in (archive / "warc").glob("*.warc.gz"))
     out = subprocess.run(
         [sys.executable, "-m", "cdxj_indexer.main", "--dir-root", str(archive), *warcs],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     index: dict[tuple[str, int], dict[str, Any]] = {}
     for line in out.stdout.splitlines():

@@ -23,9 +23,11 @@ def test_wechat_states_and_images_through_a_crawl(robots_ok: Any, tmp_path: Path
             (PAGES / f"{state}.html").read_bytes(), content_type="text/html"
         )
     server.expect_request("/img/mmbiz_png/Xy7aQ1fixture001/640").respond_with_data(
-        PNG, content_type="image/png")
+        PNG, content_type="image/png"
+    )
     server.expect_request("/img/mmbiz_jpg/Xy7aQ1fixture002/640").respond_with_data(
-        b"\xff\xd8\xff" + b"\x00" * 64, content_type="image/jpeg")
+        b"\xff\xd8\xff" + b"\x00" * 64, content_type="image/jpeg"
+    )
     server.expect_request("/img/mmbiz_png/Xy7aQ1qrcode/640").respond_with_data("no", status=404)
 
     digests = tmp_path / "digests"
@@ -34,8 +36,13 @@ def test_wechat_states_and_images_through_a_crawl(robots_ok: Any, tmp_path: Path
     quick_digest(digests / "d.md", ((s, f"{base}/s/{s}") for s in states))
     netloc = base.split("://", 1)[1]
     archive = tmp_path / "archive"
-    result = run_crawl(archive, digests, EXTRACT_AS=json.dumps({netloc: "mp.weixin.qq.com"}),
-                       ARTICLE_IMAGES_DOMAINS="*", BLOCKED_SITE_DELAY="0.1")
+    result = run_crawl(
+        archive,
+        digests,
+        EXTRACT_AS=json.dumps({netloc: "mp.weixin.qq.com"}),
+        ARTICLE_IMAGES_DOMAINS="*",
+        BLOCKED_SITE_DELAY="0.1",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     rows = {r["url"].rsplit("/", 1)[-1]: r for r in citations(archive)}
