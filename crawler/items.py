@@ -1,13 +1,64 @@
-"""Typed items that flow from the digest parser and the spider through the pipelines."""
+"""The vocabulary of `sources`: typed items, the WARC pointer, and the one list of status words.
+
+Every status word and role is spelled here and imported everywhere else (`Status.ARCHIVED`,
+`Role.SOURCE`). They are `StrEnum`s, so they compare equal to, format as and serialise to JSON
+as their plain strings: the archive's files hold `"archived"`, never an enum.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-#: Roles a cited link can play in its digest entry.
-SOURCE = "source"  # the entry's own source(s): 来源 links, 链接 line, heading link, quick-news item
-RELATED = "related"  # related resources: GitHub, papers, project pages
+
+class Status(StrEnum):
+    """What became of a cited link (and of a fetch, an extraction or an attachment)."""
+
+    PENDING = "pending"  # cited, not fetched yet
+    ARCHIVED = "archived"  # stored with its article
+    GONE = "gone"  # 404/410/451, deleted, removed for violation, expired: permanent
+    BLOCKED = "blocked"  # verification page, rate limit, 401/403/429: tried again after a back-off
+    FAILED = "failed"  # network or server error: tried again by later runs, up to a limit
+    SKIPPED = "skipped"  # larger than DOWNLOAD_MAXSIZE and the like: never tried again
+    REFUSED = "refused"  # robots.txt, or a private/loopback address
+    INVALID = "invalid"  # a URL that cannot be used at all (malformed, unsupported scheme)
+
+
+#: Statuses after which a link is never fetched again.
+FINAL: frozenset[Status] = frozenset(
+    {Status.ARCHIVED, Status.GONE, Status.SKIPPED, Status.REFUSED, Status.INVALID}
+)
+#: Statuses a fetch can end in, in report order.
+OUTCOMES: tuple[Status, ...] = (
+    Status.ARCHIVED,
+    Status.GONE,
+    Status.BLOCKED,
+    Status.FAILED,
+    Status.SKIPPED,
+    Status.REFUSED,
+)
+
+
+class Role(StrEnum):
+    """The part a cited link plays in its digest entry."""
+
+    SOURCE = "source"  # the entry's own source(s): 来源 links, 链接 line, heading link, quick item
+    RELATED = "related"  # related resources: GitHub, papers, project pages
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """Where one WARC record lies: file (relative to the archive), byte offset, length, id."""
+
+    warc: str
+    offset: int
+    length: int
+    record_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The pointer as stored in JSON records."""
+        return asdict(self)
 
 
 @dataclass
@@ -15,7 +66,7 @@ class Link:
     """One link as cited by a digest entry."""
 
     url: str  # exactly as written in the digest
-    role: str  # SOURCE or RELATED
+    role: Role
     text: str = ""  # anchor text or label, "" for a bare URL
     canonical_url: str | None = None  # filled by crawler.urls; None when the URL is unusable
     error: str | None = None  # why the URL cannot be crawled (malformed, scheme), else None
@@ -49,7 +100,7 @@ class Digest:
 class Extracted:
     """What an extractor read from a fetched page (see crawler.extractors)."""
 
-    status: str = "archived"  # archived | gone | blocked | failed
+    status: Status = Status.ARCHIVED  # ARCHIVED, GONE, BLOCKED or FAILED
     reason: str | None = None  # why, when status is not archived
     extractor: str = "generic"
     title: str | None = None
@@ -80,7 +131,7 @@ class FetchOutcome:
 
     link_id: str
     canonical_url: str
-    status: str | None = None  # decided here for HTTP and network failures, else by extraction
+    status: Status | None = None  # decided for HTTP and network failures, else by extraction
     reason: str | None = None
     http_status: int | None = None
     final_url: str | None = None
@@ -90,7 +141,7 @@ class FetchOutcome:
     fetched_at: float | None = None
     ip: str | None = None
     redirects: list[str] = field(default_factory=list)
-    original: Any = None  # crawler.archive.warc.Pointer of the last hop's response record
+    original: Pointer | None = None  # the last hop's response record
     extracted: Extracted | None = None
     body_sha256: str | None = None
     aliases: list[str] = field(default_factory=list)  # other canonical URLs of the same page
@@ -102,9 +153,9 @@ class AttachmentOutcome:
 
     article_id: str
     url: str
-    status: str  # archived | failed | gone | blocked | skipped | refused
+    status: Status
     reason: str | None = None
     http_status: int | None = None
     content_type: str | None = None
     size: int = 0
-    original: Any = None  # crawler.archive.warc.Pointer of the response record
+    original: Pointer | None = None  # the response record

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crawler.digests import DigestError, digest_id, parse_digest
-from crawler.items import RELATED, SOURCE, Digest, Entry, Link
+from crawler.items import Digest, Entry, Link, Role
 
 FIXTURES = Path(__file__).parent / "fixtures" / "digests"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "digests"
@@ -25,8 +25,8 @@ def parse(name: str, source: str | None = None) -> Digest:
 def roles(entries: list[Entry]) -> tuple[int, int]:
     """(source links, related links) over the given entries."""
     count = Counter(link.role for entry in entries for link in entry.links)
-    assert set(count) <= {SOURCE, RELATED}
-    return count[SOURCE], count[RELATED]
+    assert set(count) <= {Role.SOURCE, Role.RELATED}
+    return count[Role.SOURCE], count[Role.RELATED]
 
 
 def urls(entry: Entry, role: str | None = None) -> list[str]:
@@ -95,9 +95,9 @@ def test_hangye_fields() -> None:
     assert first.section == "技术前沿解读"
     assert first.labels == ["机器之心", "量子位"]
     assert first.links[0] == Link(
-        "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv", SOURCE, "机器之心"
+        "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv", Role.SOURCE, "机器之心"
     )
-    assert urls(first, RELATED) == [
+    assert urls(first, Role.RELATED) == [
         "https://github.com/example-org/omni-8b",
         "https://arxiv.org/abs/2603.01234",
     ]
@@ -105,7 +105,7 @@ def test_hangye_fields() -> None:
     assert third.section is None  # no 分类 line
     assert third.labels == ["深思圈"]
     assert third.links == [
-        Link("https://mp.weixin.qq.com/s/Retention0000000000000", SOURCE, "深思圈")
+        Link("https://mp.weixin.qq.com/s/Retention0000000000000", Role.SOURCE, "深思圈")
     ]
     assert [e.section for e in quick] == ["其他相关资讯"] * 3
     assert quick[0].title == "某芯片公司发布第二代推理加速卡"
@@ -121,22 +121,22 @@ def test_meiri_fields() -> None:
     assert second.title == "[某大学] 多模态检索增强：用图文混合索引降低幻觉"  # double spaces
     assert {e.section for e in digest.entries} == {"📊 今日情报"}
     assert [e.labels for e in digest.entries] == [["机器之心"], ["新智元"], ["量子位"]]
-    assert urls(first, SOURCE) == ["https://mp.weixin.qq.com/s/OmniBench00000000000000"]
+    assert urls(first, Role.SOURCE) == ["https://mp.weixin.qq.com/s/OmniBench00000000000000"]
     assert first.links[1:] == [
-        Link("https://arxiv.org/abs/2603.04567", RELATED, "论文"),  # trailing ， stripped
-        Link("https://github.com/example-lab/omnibench", RELATED, "GitHub"),  # [url](url)
-        Link("https://omnibench.example.org/", RELATED, "omnibench.example.org"),
+        Link("https://arxiv.org/abs/2603.04567", Role.RELATED, "论文"),  # trailing ， stripped
+        Link("https://github.com/example-lab/omnibench", Role.RELATED, "GitHub"),  # [url](url)
+        Link("https://omnibench.example.org/", Role.RELATED, "omnibench.example.org"),
     ]
-    assert urls(second, SOURCE) == [
+    assert urls(second, Role.SOURCE) == [
         "https://mp.weixin.qq.com/s/RetrievalAug111111111111",
         "https://www.qbitai.com/2026/03/401234.html",
     ]
-    assert urls(second, RELATED) == [
+    assert urls(second, Role.RELATED) == [
         "https://news.aibase.com/zh/news/26001",
         "https://www.oschina.net/news/411002",
     ]
-    assert urls(third, SOURCE) == []  # no 链接 line
-    assert urls(third, RELATED) == [
+    assert urls(third, Role.SOURCE) == []  # no 链接 line
+    assert urls(third, Role.RELATED) == [
         "https://example.com/blog/post-(draft)",
         "https://example.org/autolink",
     ]
@@ -148,8 +148,8 @@ def test_ribao_fields() -> None:
     entries = digest.entries
     assert [e.section for e in entries] == ["模型与研究"] * 2 + ["产业动态"] + ["更多动态"] * 4
     assert entries[0].title == "某实验室开源 30B 推理模型"
-    assert urls(entries[0], SOURCE) == ["https://www.qbitai.com/2026/03/402001.html"]
-    assert urls(entries[0], RELATED) == [
+    assert urls(entries[0], Role.SOURCE) == ["https://www.qbitai.com/2026/03/402001.html"]
+    assert urls(entries[0], Role.RELATED) == [
         "https://huggingface.co/example/reasoner-30b",
         "https://arxiv.org/abs/2603.05678",
         "https://github.com/example/reasoner-tools",
@@ -181,10 +181,10 @@ def test_generic_mixed_shapes() -> None:
     sections = [e.section for e in digest.entries]
     assert sections == ["头条"] * 3 + ["开源项目"] * 2 + ["论文速递"] * 2
     openai, anthropic, gemini = digest.entries[:3]
-    assert urls(openai, SOURCE) == ["https://openai.com/index/new-reasoner/"]  # first below
-    assert urls(anthropic, SOURCE) == ["https://www.anthropic.com/news/tool-use-update"]
+    assert urls(openai, Role.SOURCE) == ["https://openai.com/index/new-reasoner/"]  # first below
+    assert urls(anthropic, Role.SOURCE) == ["https://www.anthropic.com/news/tool-use-update"]
     assert gemini.labels == ["机器之心", "量子位"]
-    assert len(urls(gemini, SOURCE)) == 2
+    assert len(urls(gemini, Role.SOURCE)) == 2
     assert urls(digest.entries[-1]) == [
         "https://arxiv.org/abs/2603.08888",
         "https://github.com/example/tinyvlm",  # stops at the full-width ）
@@ -203,7 +203,7 @@ def test_generic_without_headings() -> None:
         "https://www.oschina.net/news/414001",
         "https://github.com/example/framework",
     ]
-    assert urls(third, SOURCE) == ["https://mp.weixin.qq.com/s/LongRead000000000000000"]
+    assert urls(third, Role.SOURCE) == ["https://mp.weixin.qq.com/s/LongRead000000000000000"]
 
 
 def test_bare_urls_lose_trailing_punctuation() -> None:
@@ -231,29 +231,29 @@ def test_bare_urls_lose_trailing_punctuation() -> None:
 def test_html_fragments_keep_anchors_and_drop_promotion() -> None:
     entries = parse("html_fragment.md").entries
     assert [e.links for e in entries] == [
-        [Link("https://www.ithome.com/0/925/001.htm", SOURCE, "IT之家")],
-        [Link("https://www.oschina.net/news/416001", SOURCE, "开源中国")],
-        [Link("https://arxiv.org/abs/2603.33333", SOURCE, "论文")],
+        [Link("https://www.ithome.com/0/925/001.htm", Role.SOURCE, "IT之家")],
+        [Link("https://www.oschina.net/news/416001", Role.SOURCE, "开源中国")],
+        [Link("https://arxiv.org/abs/2603.33333", Role.SOURCE, "论文")],
     ]
 
 
 def test_duplicate_url_is_one_link_and_source_wins() -> None:
     first, second = parse("duplicates.md").entries
     qbit = "https://www.qbitai.com/2026/03/404001.html"
-    assert first.links == [Link(qbit, SOURCE, "相关报道")]
+    assert first.links == [Link(qbit, Role.SOURCE, "相关报道")]
     assert second.links == [
-        Link("https://www.ithome.com/0/926/001.htm", SOURCE, "IT之家"),
-        Link(qbit, RELATED, ""),
+        Link("https://www.ithome.com/0/926/001.htm", Role.SOURCE, "IT之家"),
+        Link(qbit, Role.RELATED, ""),
     ]
 
 
 def test_dropped_and_malformed_links() -> None:
     (entry,) = parse("bad_links.md").entries
     assert entry.links == [
-        Link("https://www.oschina.net/news/417001", SOURCE, "logo"),  # linked image: alt text
-        Link("https://exa mple.com/x", RELATED, "坏链接"),  # kept as written
-        Link("http:///x", RELATED, "三斜杠"),
-        Link("HTTPS://WWW.ITHOME.COM/0/927/001.htm", RELATED, "大写"),
+        Link("https://www.oschina.net/news/417001", Role.SOURCE, "logo"),  # linked image: alt text
+        Link("https://exa mple.com/x", Role.RELATED, "坏链接"),  # kept as written
+        Link("http:///x", Role.RELATED, "三斜杠"),
+        Link("HTTPS://WWW.ITHOME.COM/0/927/001.htm", Role.RELATED, "大写"),
     ]
 
 
@@ -263,7 +263,7 @@ def test_reference_links() -> None:
         "https://www.ithome.com/0/928/001.htm",
         "https://arxiv.org/abs/2603.44444",
     ]
-    assert second.links == [Link("https://github.com/example/ref-repo", SOURCE, "GitHub 仓库")]
+    assert second.links == [Link("https://github.com/example/ref-repo", Role.SOURCE, "GitHub 仓库")]
 
 
 def test_gbk_file_is_decoded() -> None:
@@ -380,7 +380,7 @@ def test_link_fields_without_spaces() -> None:
     text = "# 情报\n### 1. 标题\n**来源**:量子位\n**链接**:https://www.qbitai.com/2026/03/1.html\n"
     (entry,) = parse_digest(text.encode(), "x.md").entries
     assert entry.labels == ["量子位"]
-    assert entry.links == [Link("https://www.qbitai.com/2026/03/1.html", SOURCE, "")]
+    assert entry.links == [Link("https://www.qbitai.com/2026/03/1.html", Role.SOURCE, "")]
 
 
 def test_intro_links_count_when_there_are_no_entries() -> None:

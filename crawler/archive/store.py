@@ -18,8 +18,8 @@ from crawler import __version__
 from crawler.archive import atomic, layout
 from crawler.archive.index import Index
 from crawler.archive.lock import ArchiveError, ArchiveLock
-from crawler.archive.warc import Pointer, WarcWriter
-from crawler.items import Digest
+from crawler.archive.warc import WarcWriter
+from crawler.items import Digest, Pointer
 
 logger = logging.getLogger(__name__)
 

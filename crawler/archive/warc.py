@@ -10,7 +10,6 @@ import socket
 import threading
 import zlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from crawler import __version__
+from crawler.items import Pointer
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +32,6 @@ _DROP_HEADERS = {b"transfer-encoding"}
 def host_token(host: str) -> str:
     """A host name as it stands in WARC file names (no `-` or `.`, which separate fields)."""
     return host.replace("-", "_").replace(".", "_")
-
-
-@dataclass(frozen=True)
-class Pointer:
-    """Where one record lies: WARC file (relative to the archive), byte offset, length, id."""
-
-    warc: str
-    offset: int
-    length: int
-    record_id: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 #: zlib level of the gzip members: 6 (zlib's default) compresses a page in three quarters of

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from crawler.items import RELATED, SOURCE, Entry, Link
+from crawler.items import Entry, Link, Role
 
 
 class DigestError(ValueError):
@@ -659,13 +659,13 @@ class Draft:
     labels: list[str] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
 
-    def add(self, raw: RawLink, role: str, text: str | None = None) -> None:
+    def add(self, raw: RawLink, role: Role, text: str | None = None) -> None:
         """Add a link, or upgrade the role and text of the same URL already there."""
         text = raw.text if text is None else text
         for link in self.links:
             if link.url == raw.url:
-                if role == SOURCE:
-                    link.role = SOURCE
+                if role == Role.SOURCE:
+                    link.role = Role.SOURCE
                 link.text = link.text or text
                 return
         self.links.append(Link(url=raw.url, role=role, text=text))
@@ -673,12 +673,12 @@ class Draft:
     def add_first_source(self, raws: Iterable[RawLink]) -> None:
         """Add links: the first as source, the rest as related."""
         for k, raw in enumerate(raws):
-            self.add(raw, SOURCE if k == 0 else RELATED)
+            self.add(raw, Role.SOURCE if k == 0 else Role.RELATED)
 
     def promote_first(self) -> None:
         """Make the first link the source when the entry names none."""
-        if self.links and all(link.role != SOURCE for link in self.links):
-            self.links[0].role = SOURCE
+        if self.links and all(link.role != Role.SOURCE for link in self.links):
+            self.links[0].role = Role.SOURCE
 
     def entry(self, position: int) -> Entry:
         """The finished entry."""
@@ -778,9 +778,9 @@ class Rules:
             ]
         for raw in line.links:
             if name in SOURCE_FIELDS | LINK_FIELDS and raw.start >= offset:
-                draft.add(raw, SOURCE)
+                draft.add(raw, Role.SOURCE)
             else:
-                draft.add(raw, RELATED, raw.text or self.item_label(line))
+                draft.add(raw, Role.RELATED, raw.text or self.item_label(line))
 
     @staticmethod
     def item_label(line: Line) -> str:
@@ -811,7 +811,7 @@ def walk(doc: Doc, level: int, rules: Rules) -> list[Draft]:
             drafts += block_drafts(sec.lines, heading_text(head) or outer)
         elif cur is not None:
             for raw in head.links:
-                cur.add(raw, RELATED)
+                cur.add(raw, Role.RELATED)
             for line in sec.lines:
                 rules.line(cur, line)
         else:
