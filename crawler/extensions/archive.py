@@ -1,21 +1,31 @@
-"""The crawl's one open Archive, shared by the spider, middlewares, pipelines and extensions."""
+"""ArchiveExtension: opens ARCHIVE_DIR once per crawl and closes it when the engine stops.
+
+Built with the other extensions, before the engine and the pipelines: a held, unwritable or
+foreign archive fails the crawl before anything is fetched. Every other component finds the
+open `Archive` with ``required(crawler, ArchiveExtension).archive``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.archive import Archive
 
-_ATTR = "_sources_archive"
 
+class ArchiveExtension:
+    """Holds the crawl's one open archive."""
 
-def archive_for(crawler: Crawler) -> Archive:
-    """Open the archive named by ARCHIVE_DIR on first use; it closes when the engine stops."""
-    archive: Archive | None = getattr(crawler, _ATTR, None)
-    if archive is None:
+    def __init__(self, archive: Archive):
+        self.archive = archive
+        self._open = True
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """Open (and if needed recover) the archive; it closes at `engine_stopped`."""
         settings = crawler.settings
         info = {
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
@@ -25,16 +35,16 @@ def archive_for(crawler: Crawler) -> Archive:
         archive = Archive(
             settings.get("ARCHIVE_DIR"),
             warc_max_bytes=settings.getint("WARC_MAX_BYTES"),
+            max_attempts=settings.getint("MAX_ATTEMPTS_PER_URL"),
             info=info,
             shared=bool(settings.get("REDIS_URL")),
         ).open()
-        setattr(crawler, _ATTR, archive)
-        crawler.signals.connect(lambda: _close(crawler), signal=signals.engine_stopped, weak=False)
-    return archive
+        extension = cls(archive)
+        crawler.signals.connect(extension.close, signal=signals.engine_stopped)
+        return extension
 
-
-def _close(crawler: Crawler) -> None:
-    archive: Archive | None = getattr(crawler, _ATTR, None)
-    if archive is not None:
-        archive.close()
-        setattr(crawler, _ATTR, None)
+    def close(self) -> None:
+        """Flush and close the archive and release its lock (once)."""
+        if self._open:
+            self._open = False
+            self.archive.close()

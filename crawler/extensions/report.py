@@ -1,50 +1,45 @@
-"""RunReport: progress lines during a crawl, a report file and a summary at its end,
-and the exit code that tells cron whether the run failed."""
+"""RunReport: progress lines during a crawl, a report file and a summary at its end, and the
+run's verdict.
+
+The verdict goes into the crawl's stats: ``sources/failures`` (why the run failed as a whole,
+empty when it did not), ``sources/exit_code`` (what `crawler.commands.crawl` exits with) and,
+for a failed run, ``finish_reason`` = ``failed`` (monitoring tools that read Scrapy's stats
+take any finish reason but ``finished`` as a failure). Switched off (`NotConfigured`) by
+``RUN_REPORT_ENABLED = False``; the crawl then exits 0 whatever happened.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-from typing import Any
+from typing import Any, Self
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 from twisted.internet import task
 
-from crawler.archive.store import now_iso
+from crawler import stats as keys
+from crawler.archive import Archive
+from crawler.archive.records import now_iso
+from crawler.extensions import required
+from crawler.extensions.archive import ArchiveExtension
+from crawler.items import OUTCOMES, Role, Status
 
 logger = logging.getLogger(__name__)
 
-#: Exit code of the last run in this process, read by `crawler.commands.crawl`.
-EXIT_CODE = 0
-
-_OUTCOMES = ("archived", "gone", "blocked", "failed", "skipped", "refused")
-
-
-def note_write_error(stats: StatsCollector, exc: BaseException) -> None:
-    """Count a failed archive write; the first one's message goes into the run's failure."""
-    stats.inc_value("sources/archive/write_errors")
-    if not stats.get_value("sources/archive/first_write_error"):
-        stats.set_value("sources/archive/first_write_error", str(exc))
-
-
-def _sites(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """Outcomes per site, from the `sources/sites/<host>/<status>` stats."""
-    sites: dict[str, dict[str, int]] = {}
-    for key, value in stats.items():
-        if key.startswith("sources/sites/"):
-            host, _, status = key.removeprefix("sources/sites/").rpartition("/")
-            sites.setdefault(host, {})[status] = int(value)
-    return dict(sorted(sites.items()))
+#: The finish reason a failed run is closed with (in Scrapy's `finish_reason` stat).
+FAILED_REASON = "failed"
 
 
 class RunReport:
     """Logs progress every PROGRESS_INTERVAL seconds and writes `runs/<id>.json` at the end."""
 
-    def __init__(self, crawler: Crawler):
+    def __init__(self, crawler: Crawler, stats: StatsCollector):
         self.crawler = crawler
+        self.stats = stats
         self.interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
         self.max_error_rate = crawler.settings.getfloat("MAX_ERROR_RATE")
         self.started = time.time()
@@ -53,40 +48,53 @@ class RunReport:
         self.loop: task.LoopingCall | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RunReport:
-        ext = cls(crawler)
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """Built by Scrapy; `NotConfigured` when RUN_REPORT_ENABLED is off."""
+        if not crawler.settings.getbool("RUN_REPORT_ENABLED", True):
+            raise NotConfigured("RUN_REPORT_ENABLED is off")
+        assert crawler.stats is not None
+        ext = cls(crawler, crawler.stats)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
+    @property
+    def archive(self) -> Archive:
+        """The crawl's open archive (extensions are all built before it is asked for)."""
+        return required(self.crawler, ArchiveExtension).archive
+
     def spider_opened(self, spider: Spider) -> None:
+        """Start the progress lines."""
         if self.interval > 0:
             self.loop = task.LoopingCall(self.progress)
             self.loop.start(self.interval, now=False)
 
     def _count(self, key: str) -> int:
-        return int(self.crawler.stats.get_value(key, 0) or 0)
+        return int(self.stats.get_value(key, 0) or 0)
 
     def progress(self) -> None:
-        done = sum(self._count(f"sources/links/{s}") for s in _OUTCOMES)
-        total = self._count("sources/links/scheduled")
+        """One line: links done of those scheduled, rate, archived and failed so far."""
+        done = sum(self._count(keys.outcome(s)) for s in OUTCOMES)
+        total = self._count(keys.LINKS_SCHEDULED)
         rate = done / max(time.time() - self.started, 1e-6)
         logger.info(
             "progress: %d/%d links done (%.1f/s), %d archived, %d failed",
             done,
             total,
             rate,
-            self._count("sources/links/archived"),
-            self._count("sources/links/failed"),
+            self._count(keys.outcome(Status.ARCHIVED)),
+            self._count(keys.outcome(Status.FAILED)),
         )
 
     def report(self, reason: str) -> dict[str, Any]:
-        stats = self.crawler.stats.get_stats()
-        links = {s: self._count(f"sources/links/{s}") for s in _OUTCOMES}
+        """The run report (runs/<id>.json) from the crawl's stats."""
+        stats = self.stats.get_stats()
+        links = {str(s): self._count(keys.outcome(s)) for s in OUTCOMES}
+        not_archived = tuple(f"{keys.PREFIX}/{s}/" for s in OUTCOMES if s != Status.ARCHIVED)
         by_reason = {
-            k.removeprefix("sources/"): v
+            k.removeprefix(f"{keys.PREFIX}/"): v
             for k, v in stats.items()
-            if k.startswith(tuple(f"sources/{s}/" for s in _OUTCOMES[1:]))
+            if k.startswith(not_archived)
         }
         return {
             "run": self.run_id,
@@ -95,89 +103,95 @@ class RunReport:
             "seconds": round(time.time() - self.started, 3),
             "finish_reason": reason,
             "digests": {
-                "read": self._count("sources/digests/read"),
-                "unchanged": self._count("sources/digests/unchanged"),
-                "failed": self._count("sources/digests/failed"),
-                "errors": stats.get("sources/digests/errors", []),
+                "read": self._count(keys.DIGESTS_READ),
+                "unchanged": self._count(keys.DIGESTS_UNCHANGED),
+                "failed": self._count(keys.DIGESTS_FAILED),
+                "errors": stats.get(keys.DIGESTS_ERRORS, []),
             },
-            "entries": self._count("sources/entries"),
+            "entries": self._count(keys.ENTRIES),
             "links": {
-                "cited_source": self._count("sources/links/cited/source"),
-                "cited_related": self._count("sources/links/cited/related"),
-                "invalid": self._count("sources/links/invalid"),
-                "new": self._count("sources/links/new"),
-                "scheduled": self._count("sources/links/scheduled"),
-                "resumed": self._count("sources/links/resumed"),
-                "already_archived": self._count("sources/links/skipped/archived"),
+                "cited_source": self._count(keys.cited(Role.SOURCE)),
+                "cited_related": self._count(keys.cited(Role.RELATED)),
+                "invalid": self._count(keys.LINKS_INVALID),
+                "new": self._count(keys.LINKS_NEW),
+                "scheduled": self._count(keys.LINKS_SCHEDULED),
+                "resumed": self._count(keys.LINKS_RESUMED),
+                "already_archived": self._count(keys.not_fetched(Status.ARCHIVED)),
                 **links,
             },
-            "sites": _sites(stats),
+            "sites": keys.sites(stats),
             "retries": {
-                k.removeprefix("sources/retry/"): v
+                k.removeprefix(f"{keys.RETRY}/"): v
                 for k, v in stats.items()
-                if k.startswith("sources/retry/")
+                if k.startswith(f"{keys.RETRY}/")
             },
             "reasons": by_reason,
             "bytes": {
-                "warc": self._count("sources/warc/bytes"),
+                "warc": self._count(keys.WARC_BYTES),
                 "downloaded": self._count("downloader/response_bytes"),
             },
         }
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        from crawler.runtime import archive_for
-
-        global EXIT_CODE
-        if self.loop is not None and self.loop.running:
-            self.loop.stop()
-        report = self.report(reason)
+    def failures(self, report: dict[str, Any], reason: str) -> list[str]:
+        """Why the run failed as a whole; [] when it did its job."""
         failures = []
         digests = report["digests"]
         if digests["failed"] and not digests["read"] and not digests["unchanged"]:
             failures.append("no digest could be read")
-        fetched = sum(report["links"][s] for s in _OUTCOMES)
-        if fetched and report["links"]["failed"] / fetched > self.max_error_rate:
+        links = report["links"]
+        fetched = sum(links[s] for s in OUTCOMES)
+        if fetched and links[Status.FAILED] / fetched > self.max_error_rate:
             failures.append(
-                f"{report['links']['failed']} of {fetched} fetches failed "
+                f"{links[Status.FAILED]} of {fetched} fetches failed "
                 f"(MAX_ERROR_RATE={self.max_error_rate})"
             )
-        write_errors = self._count("sources/archive/write_errors")
+        write_errors = self._count(keys.ARCHIVE_WRITE_ERRORS)
         if write_errors:
             failures.append(
                 f"archive unwritable: {write_errors} write(s) failed, first: "
-                f"{self.crawler.stats.get_value('sources/archive/first_write_error')}"
+                f"{self.stats.get_value(keys.ARCHIVE_FIRST_WRITE_ERROR)}"
             )
         if reason not in ("finished", "shutdown"):
             failures.append(f"crawl ended early: {reason}")
-        report["failed"] = failures
-        EXIT_CODE = 1 if failures else 0
-        archive = archive_for(self.crawler)
-        report["archive"] = archive.index.citation_tally()
+        return failures
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Write the report, log the summary, put the verdict into the stats."""
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        report = self.report(reason)
+        failures = report["failed"] = self.failures(report, reason)
+        report["archive"] = self.archive.tally()
         try:
-            path: Any = archive.write_run_report(self.run_id, report)
+            path: Any = self.archive.write_run_report(self.run_id, report)
         except OSError as exc:
             path = f"not written ({exc})"
-            EXIT_CODE = 1
+            failures.append(f"run report not written: {exc}")
+        self.stats.set_value(keys.FAILURES, failures)
+        self.stats.set_value(keys.EXIT_CODE, 1 if failures else 0)
+        if failures:
+            self.stats.set_value("finish_reason", FAILED_REASON)
         lk = report["links"]
+        fetched = sum(lk[s] for s in OUTCOMES)
         logger.info(
             "summary: %d digest(s) read, %d unchanged, %d failed; %d entries; %d links cited "
             "(%d source, %d related, %d invalid); fetched %d: %d archived, %d gone, "
             "%d blocked, %d failed, %d skipped, %d refused; %.1f s; report %s",
-            digests["read"],
-            digests["unchanged"],
-            digests["failed"],
+            report["digests"]["read"],
+            report["digests"]["unchanged"],
+            report["digests"]["failed"],
             report["entries"],
             lk["cited_source"] + lk["cited_related"],
             lk["cited_source"],
             lk["cited_related"],
             lk["invalid"],
             fetched,
-            lk["archived"],
-            lk["gone"],
-            lk["blocked"],
-            lk["failed"],
-            lk["skipped"],
-            lk["refused"],
+            lk[Status.ARCHIVED],
+            lk[Status.GONE],
+            lk[Status.BLOCKED],
+            lk[Status.FAILED],
+            lk[Status.SKIPPED],
+            lk[Status.REFUSED],
             report["seconds"],
             path,
         )
