@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from crawler.extractors import REGISTRY, arxiv_id, extract, extractor_for
-from crawler.extractors.base import js_string, parse_date
+from crawler.extractors.dates import parse_date
+from crawler.extractors.scripts import js_string
 from crawler.extractors.weixin import long_link
 from crawler.items import Extracted
 

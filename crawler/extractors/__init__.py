@@ -13,20 +13,20 @@ from __future__ import annotations
 
 from crawler.extractors.aibase import AibaseExtractor
 from crawler.extractors.arxiv import ArxivExtractor
-from crawler.extractors.base import (
+from crawler.extractors.base import Extractor
+from crawler.extractors.decode import (
     MAX_HTML_BYTES,
-    Extractor,
-    Page,
-    binary_noise,
+    binary_as_html,
     decode_html,
     decode_text,
-    host_of,
+    garbled,
     sniff,
 )
 from crawler.extractors.generic import GenericExtractor
 from crawler.extractors.github import GithubExtractor
 from crawler.extractors.ithome import IthomeExtractor
 from crawler.extractors.oschina import OschinaExtractor
+from crawler.extractors.page import Page, host_of
 from crawler.extractors.qbitai import QbitaiExtractor
 from crawler.extractors.weixin import WeixinExtractor
 from crawler.items import Extracted
@@ -50,11 +50,6 @@ REGISTRY: dict[str, Extractor] = {
     )
     for domain in extractor.domains
 }
-
-_UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
-
-#: Share of U+FFFD in a decoded page above which it is called undecodable.
-UNDECODABLE_RATIO = 0.2
 
 
 def extractor_for(url: str) -> Extractor:
@@ -101,13 +96,13 @@ def _extract(url: str, body: bytes, content_type: str | None) -> Extracted:
         )
     if kind == "xml":
         return extractor.extract_xml(url, decode_text(body, content_type))
-    if binary_noise(body) and not body.startswith(_UNICODE_BOMS):
+    if binary_as_html(body):
         return Extracted(
             status="failed", reason="undecodable: binary content served as HTML", extractor="none"
         )
     truncated = len(body) > MAX_HTML_BYTES
     html, encoding = decode_html(body[:MAX_HTML_BYTES], content_type)
-    if html.count("\ufffd") > UNDECODABLE_RATIO * max(1, len(html.strip())):
+    if garbled(html):
         return Extracted(
             status="failed", reason=f"undecodable: garbled as {encoding}", extractor="none"
         )

@@ -8,14 +8,10 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from crawler.extractors.base import (
-    Extractor,
-    Page,
-    State,
-    cls,
-    parse_date,
-    squash,
-)
+from crawler.extractors.base import Extractor, State
+from crawler.extractors.dates import parse_date
+from crawler.extractors.page import Page, has_class
+from crawler.extractors.text import squash
 from crawler.items import Extracted
 from crawler.urls import ARXIV_ID as _ID
 from crawler.urls import arxiv_id
@@ -73,28 +69,28 @@ class ArxivExtractor(Extractor):
             or arxiv_id(page.url)
             or arxiv_id(page.meta("og:url") or "")
         )
-        title = _undescribed(page.first(f"//h1[{cls('title')}]"), "Title:") or page.meta(
+        title = _undescribed(page.first(f"//h1[{has_class('title')}]"), "Title:") or page.meta(
             "citation_title", "og:title"
         )
-        authors = [squash(a.text_content()) for a in page.xpath(f"//div[{cls('authors')}]/a")]
+        authors = [squash(a.text_content()) for a in page.xpath(f"//div[{has_class('authors')}]/a")]
         if not authors:
             authors = [
                 _first_last(a) for a in page.xpath('//meta[@name="citation_author"]/@content')
             ]
-        abstract = _undescribed(page.first(f"//blockquote[{cls('abstract')}]"), "Abstract:") or (
-            squash(page.meta("citation_abstract", "og:description"))
-        )
-        history = squash(page.first(f"//div[{cls('submission-history')}]") or "")
+        abstract = _undescribed(
+            page.first(f"//blockquote[{has_class('abstract')}]"), "Abstract:"
+        ) or (squash(page.meta("citation_abstract", "og:description")))
+        history = squash(page.first(f"//div[{has_class('submission-history')}]") or "")
         versions = [
             {"version": f"v{m['n']}", "date": parse_date(m["date"])}
             for m in _VERSION.finditer(history)
         ]
         published = versions[0]["date"] if versions else None
         if not published:
-            submitted = _SUBMITTED.search(page.first(f"//div[{cls('dateline')}]") or "")
+            submitted = _SUBMITTED.search(page.first(f"//div[{has_class('dateline')}]") or "")
             published = parse_date(submitted.group(1)) if submitted else None
         published = published or parse_date(page.meta("citation_date", "citation_online_date"))
-        primary = page.first(f"//span[{cls('primary-subject')}]")
+        primary = page.first(f"//span[{has_class('primary-subject')}]")
         category = _CATEGORY.search(primary or "")
         extra: dict[str, Any] = {"authors": authors, "versions": versions}
         if paper:

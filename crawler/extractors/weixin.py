@@ -7,18 +7,11 @@ from datetime import timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from crawler.extractors.base import (
-    CHINA_TZ,
-    Extractor,
-    Page,
-    State,
-    absolute,
-    clean_text,
-    cls,
-    node_text,
-    parse_date,
-    squash,
-)
+from crawler.extractors.base import Extractor, State
+from crawler.extractors.boilerplate import strip_boilerplate
+from crawler.extractors.dates import CHINA_TZ, parse_date
+from crawler.extractors.page import Page, absolute, has_class
+from crawler.extractors.text import node_text, squash
 from crawler.items import Extracted
 
 #: Error pages, by the words they show: (regex, status, reason).
@@ -41,8 +34,8 @@ STATES: tuple[tuple[str, str, str], ...] = (
 
 #: Elements WeChat shows its error and verification messages in.
 MESSAGE_BOXES = (
-    f"//*[{cls('weui-msg')} or {cls('global_error_msg')} or {cls('msg_box')}"
-    f" or {cls('weui-msg__title')} or {cls('weui-msg__desc')}]"
+    f"//*[{has_class('weui-msg')} or {has_class('global_error_msg')} or {has_class('msg_box')}"
+    f" or {has_class('weui-msg__title')} or {has_class('weui-msg__desc')}]"
 )
 
 #: Page data of posts that have no #js_content (image-text, text-only, video posts).
@@ -87,8 +80,8 @@ class WeixinExtractor(Extractor):
         "//style",
         "//mp-common-profile",
         "//mpprofile",
-        f"//*[{cls('js_product_container')} or {cls('mp_profile_iframe_wrp')}]",
-        f"//*[{cls('qr_code_pc')} or {cls('reward_area')}]",
+        f"//*[{has_class('js_product_container')} or {has_class('mp_profile_iframe_wrp')}]",
+        f"//*[{has_class('qr_code_pc')} or {has_class('reward_area')}]",
     )
     drop_lines: ClassVar[tuple[str, ...]] = WEIXIN_DROP
     favor_recall: ClassVar[bool] = True
@@ -99,7 +92,9 @@ class WeixinExtractor(Extractor):
         body = self.select(page)
         if body is not None and (len(squash(node_text(body))) >= 20 or body.xpath(".//img")):
             return None
-        profile = page.xpath(f"//*[{cls('profile_nickname')}]") and page.xpath('//*[@id="history"]')
+        profile = page.xpath(f"//*[{has_class('profile_nickname')}]") and page.xpath(
+            '//*[@id="history"]'
+        )
         if body is None and (
             profile or page.js("msgList", declared=True) or "/mp/profile_ext" in page.url
         ):
@@ -129,7 +124,7 @@ class WeixinExtractor(Extractor):
             extra["transfer_target_link"] = target
         title = None
         if "not an article" in state[1]:  # an account page: its title is the account's name
-            title = page.first(f"//*[{cls('profile_nickname')}]") or page.js("nickname")
+            title = page.first(f"//*[{has_class('profile_nickname')}]") or page.js("nickname")
             if title:
                 extra["account"] = title
         return super().stateful(page, state, title=title, extra=extra, **fields)
@@ -160,7 +155,7 @@ class WeixinExtractor(Extractor):
         for key in SSR_TEXT_KEYS:
             value = page.js(key)
             if value:
-                return clean_text(re.sub(r"<[^>]+>", "", value), self.drop_lines)
+                return strip_boilerplate(re.sub(r"<[^>]+>", "", value), self.drop_lines)
         return ""
 
     def metadata(self, page: Page, body: Any) -> dict[str, Any]:
