@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from crawler.extractors import REGISTRY, arxiv_id, extract, extractor_for
+from crawler.extractors import REGISTRY, extract, extractor_for
 from crawler.extractors.dates import parse_date
 from crawler.extractors.scripts import js_string
 from crawler.extractors.weixin import long_link
 from crawler.items import Extracted
+from crawler.urls import arxiv_id
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pages"
 SHARED_PAGES = Path(__file__).resolve().parents[1].parent / "shared" / "pages"

@@ -30,9 +30,8 @@ from crawler.extractors.page import Page, host_of
 from crawler.extractors.qbitai import QbitaiExtractor
 from crawler.extractors.weixin import WeixinExtractor
 from crawler.items import Extracted
-from crawler.urls import arxiv_id
 
-__all__ = ["GENERIC", "REGISTRY", "Extractor", "arxiv_id", "extract", "extractor_for"]
+__all__ = ["GENERIC", "REGISTRY", "Extractor", "extract", "extractor_for"]
 
 GENERIC = GenericExtractor()
 
@@ -81,10 +80,7 @@ def _extract(url: str, body: bytes, content_type: str | None) -> Extracted:
     kind, media_type = sniff(body, content_type)
     extractor = extractor_for(url)
     if kind == "binary":
-        extra: dict[str, object] = {"content_type": media_type}
-        if isinstance(extractor, ArxivExtractor) and (paper := arxiv_id(url)):
-            extra["arxiv_id"] = paper
-        return Extracted(status="archived", extractor="binary", text="", extra=extra)
+        return extractor.binary(url, media_type)
     if kind == "unknown":
         return Extracted(
             status="failed", reason="undecodable: unknown binary content", extractor="none"

@@ -57,6 +57,14 @@ class ArxivExtractor(Extractor):
             return "gone", f"arxiv: no such paper ({match.group(0)})"
         return None
 
+    def binary(self, url: str, media_type: str | None) -> Extracted:
+        """A paper's PDF (or any binary of arxiv.org), noted with the paper's arXiv id."""
+        result = super().binary(url, media_type)
+        paper = arxiv_id(url)
+        if paper:
+            result.extra["arxiv_id"] = paper
+        return result
+
     def extract(self, page: Page) -> Extracted:
         """An abstract page: title, authors, abstract, versions, categories."""
         if page.tree is None:

@@ -124,6 +124,21 @@ class Extractor:
             return "gone", f"{self.name}: soft 404 ({squash(gone.group(0))})"
         return None
 
+    def no_text(self, page: Page, result: Extracted) -> Extracted:
+        """What a page ends as when its body gave no text and `late_state` found nothing: failed.
+
+        A site that keeps the text of some pages elsewhere (page data, a description) reads it
+        here and returns the result archived.
+        """
+        result.status, result.reason = "failed", f"{self.name}: no text extracted"
+        return result
+
+    def binary(self, url: str, media_type: str | None) -> Extracted:
+        """A binary body (PDF, image, archive): archived untouched, with its media type."""
+        return Extracted(
+            status="archived", extractor="binary", text="", extra={"content_type": media_type}
+        )
+
     # ---- the machinery
 
     def select(self, page: Page) -> Any:
@@ -143,17 +158,11 @@ class Extractor:
             return self.stateful(page, state)
         body = self.select(page)
         result = self.assemble(page, body, self.read(page, body))
-        if not result.text:
-            late = self.late_state(page, result)
-            if late:
-                result.status, result.reason = late
-            else:
-                result.status, result.reason = "failed", f"{self.name}: no text extracted"
-            return result
         late = self.late_state(page, result)
         if late:
             result.status, result.reason = late
-        return result
+            return result
+        return result if result.text else self.no_text(page, result)
 
     def stateful(self, page: Page, state: State, **fields: Any) -> Extracted:
         """An `Extracted` for a page that is not an article."""

@@ -32,6 +32,9 @@ STATES: tuple[tuple[str, str, str], ...] = (
     (r"系统出错", "failed", "system error"),
 )
 
+#: An account's history page (its list of posts): not an article.
+ACCOUNT_PAGE: State = ("failed", "weixin: not an article (account history page)")
+
 #: Elements WeChat shows its error and verification messages in.
 MESSAGE_BOXES = (
     f"//*[{has_class('weui-msg')} or {has_class('global_error_msg')} or {has_class('msg_box')}"
@@ -98,7 +101,7 @@ class WeixinExtractor(Extractor):
         if body is None and (
             profile or page.js("msgList", declared=True) or "/mp/profile_ext" in page.url
         ):
-            return "failed", "weixin: not an article (account history page)"
+            return ACCOUNT_PAGE
         text = "\n".join(node_text(box) for box in page.xpath(MESSAGE_BOXES))
         if not text and len(page.visible_text) < 1000 and not PAGE_DATA.search(page.scripts):
             text = page.visible_text  # a message page in a layout we do not know yet
@@ -123,7 +126,7 @@ class WeixinExtractor(Extractor):
         if target:
             extra["transfer_target_link"] = target
         title = None
-        if "not an article" in state[1]:  # an account page: its title is the account's name
+        if state == ACCOUNT_PAGE:  # its title is the account's name
             title = page.first(f"//*[{has_class('profile_nickname')}]") or page.js("nickname")
             if title:
                 extra["account"] = title
@@ -133,21 +136,21 @@ class WeixinExtractor(Extractor):
         """Error pages are all recognised by `page_state`: a short post is still a post."""
         return None
 
-    def extract(self, page: Page) -> Extracted:
-        """As the base; posts without #js_content are read from the page's JS data."""
-        result = super().extract(page)
-        if result.status == "failed" and result.reason and "no text" in result.reason:
-            text = self.ssr_text(page)
-            if text:
-                result.status, result.reason, result.text = "archived", None, text
-                result.extra["layout"] = "page-data"
-            elif result.images:  # a post of pictures only is still an article
-                result.status, result.reason = "archived", None
-                result.extra["layout"] = "images-only"
-            elif result.description and PAGE_DATA.search(page.scripts):  # e.g. video posts
-                result.status, result.reason = "archived", None
-                result.text = result.description
-                result.extra["layout"] = "description-only"
+    def no_text(self, page: Page, result: Extracted) -> Extracted:
+        """Posts without #js_content text: read from the page's JS data, else their pictures or
+        their description; failed only when none of them holds anything."""
+        text = self.ssr_text(page)
+        if text:
+            result.text = text
+            result.extra["layout"] = "page-data"
+        elif result.images:  # a post of pictures only is still an article
+            result.extra["layout"] = "images-only"
+        elif result.description and PAGE_DATA.search(page.scripts):  # e.g. video posts
+            result.text = result.description
+            result.extra["layout"] = "description-only"
+        else:
+            return super().no_text(page, result)
+        result.status, result.reason = "archived", None
         return result
 
     def ssr_text(self, page: Page) -> str:
