@@ -29,7 +29,7 @@ from crawler.extractors.oschina import OschinaExtractor
 from crawler.extractors.page import Page, host_of
 from crawler.extractors.qbitai import QbitaiExtractor
 from crawler.extractors.weixin import WeixinExtractor
-from crawler.items import Extracted
+from crawler.items import Extracted, Status
 
 __all__ = ["GENERIC", "REGISTRY", "Extractor", "extract", "extractor_for"]
 
@@ -67,7 +67,7 @@ def extract(url: str, body: bytes, content_type: str | None = None) -> Extracted
         return _extract(url or "", body, content_type)
     except Exception as exc:  # the contract is to never raise, whatever the input
         return Extracted(
-            status="failed", reason=f"extractor error: {type(exc).__name__}: {exc}"[:300]
+            status=Status.FAILED, reason=f"extractor error: {type(exc).__name__}: {exc}"[:300]
         )
 
 
@@ -76,31 +76,33 @@ def _extract(url: str, body: bytes, content_type: str | None) -> Extracted:
         body = body.encode("utf-8")
     body = bytes(body or b"")
     if not body.strip():
-        return Extracted(status="failed", reason="empty body", extractor="none")
+        return Extracted(status=Status.FAILED, reason="empty body", extractor="none")
     kind, media_type = sniff(body, content_type)
     extractor = extractor_for(url)
     if kind == "binary":
         return extractor.binary(url, media_type)
     if kind == "unknown":
         return Extracted(
-            status="failed", reason="undecodable: unknown binary content", extractor="none"
+            status=Status.FAILED, reason="undecodable: unknown binary content", extractor="none"
         )
     if kind in ("json", "text"):
         text = decode_text(body, content_type)
         return Extracted(
-            status="archived", extractor="text", text=text, extra={"content_type": media_type}
+            status=Status.ARCHIVED, extractor="text", text=text, extra={"content_type": media_type}
         )
     if kind == "xml":
         return extractor.extract_xml(url, decode_text(body, content_type))
     if binary_as_html(body):
         return Extracted(
-            status="failed", reason="undecodable: binary content served as HTML", extractor="none"
+            status=Status.FAILED,
+            reason="undecodable: binary content served as HTML",
+            extractor="none",
         )
     truncated = len(body) > MAX_HTML_BYTES
     html, encoding = decode_html(body[:MAX_HTML_BYTES], content_type)
     if garbled(html):
         return Extracted(
-            status="failed", reason=f"undecodable: garbled as {encoding}", extractor="none"
+            status=Status.FAILED, reason=f"undecodable: garbled as {encoding}", extractor="none"
         )
     result = extractor.extract(Page(url=url, html=html, encoding=encoding))
     result.extra.setdefault("encoding", encoding)

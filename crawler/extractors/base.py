@@ -47,10 +47,10 @@ from crawler.extractors.boilerplate import DROP_LINES, strip_boilerplate
 from crawler.extractors.dates import parse_date
 from crawler.extractors.page import Page, absolute, has_class, parseable
 from crawler.extractors.text import guess_language, squash
-from crawler.items import Extracted
+from crawler.items import Extracted, Status
 
 #: (status, reason) of a page that is not an article.
-State = tuple[str, str]
+State = tuple[Status, str]
 
 _SOFT_404 = re.compile(
     r"404|页面不存在|页面未找到|页面找不到|文章不存在|内容不存在|内容已删除|已被删除|已下线|"
@@ -118,10 +118,10 @@ class Extractor:
         probe = " ".join(filter(None, [result.title, result.text[:300]]))
         blocked = _BLOCKED.search(probe)
         if blocked:
-            return "blocked", f"{self.name}: blocked ({squash(blocked.group(0))})"
+            return Status.BLOCKED, f"{self.name}: blocked ({squash(blocked.group(0))})"
         gone = _SOFT_404.search(probe)
         if gone and (not result.text or len(result.text) < 200):
-            return "gone", f"{self.name}: soft 404 ({squash(gone.group(0))})"
+            return Status.GONE, f"{self.name}: soft 404 ({squash(gone.group(0))})"
         return None
 
     def no_text(self, page: Page, result: Extracted) -> Extracted:
@@ -130,13 +130,13 @@ class Extractor:
         A site that keeps the text of some pages elsewhere (page data, a description) reads it
         here and returns the result archived.
         """
-        result.status, result.reason = "failed", f"{self.name}: no text extracted"
+        result.status, result.reason = Status.FAILED, f"{self.name}: no text extracted"
         return result
 
     def binary(self, url: str, media_type: str | None) -> Extracted:
         """A binary body (PDF, image, archive): archived untouched, with its media type."""
         return Extracted(
-            status="archived", extractor="binary", text="", extra={"content_type": media_type}
+            status=Status.ARCHIVED, extractor="binary", text="", extra={"content_type": media_type}
         )
 
     # ---- the machinery
@@ -152,7 +152,7 @@ class Extractor:
     def extract(self, page: Page) -> Extracted:
         """Extract one decoded HTML page."""
         if page.tree is None:
-            return Extracted(status="failed", reason="unparseable HTML", extractor=self.name)
+            return Extracted(status=Status.FAILED, reason="unparseable HTML", extractor=self.name)
         state = self.page_state(page)
         if state:
             return self.stateful(page, state)
@@ -225,7 +225,7 @@ class Extractor:
         if meta.get("image") and "cover" not in extra:
             extra["cover"] = meta["image"]
         return Extracted(
-            status="archived",
+            status=Status.ARCHIVED,
             extractor=self.name,
             title=title,
             author=squash(fields.get("author")) or None,
@@ -290,11 +290,13 @@ class Extractor:
         """A non-HTML XML body (feed, sitemap): its text content, archived as is."""
         try:
             root = etree.fromstring(parseable(text).encode())
-            content = "\n".join(s.strip() for s in root.itertext() if s.strip())
+            content = "\n".join(
+                s.strip() for s in root.itertext() if isinstance(s, str) and s.strip()
+            )
         except (etree.XMLSyntaxError, ValueError):
             content = text
         return Extracted(
-            status="archived",
+            status=Status.ARCHIVED,
             extractor="text",
             text=content,
             extra={"content_type": "application/xml"},

@@ -153,13 +153,13 @@ def unhide(element: Any) -> None:
 def isolate(tree: Any, container: Any) -> Any:
     """A copy of the document whose body holds only (a copy of) `container`."""
     doc = lxml.html.document_fromstring("<html><head></head><body></body></html>")
+    empty_head, body = doc  # the two children of the skeleton
     head = tree.find("head")
     if head is not None:
-        doc.replace(doc.find("head"), deepcopy(head))
+        doc.replace(empty_head, deepcopy(head))
     lang = tree.get("lang")
     if lang:
         doc.set("lang", lang)
-    body = doc.find("body")
     article = etree.SubElement(body, "article")
     article.append(deepcopy(container))
     article[-1].tail = None

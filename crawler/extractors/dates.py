@@ -65,14 +65,15 @@ def parse_date(value: Any, tz: timezone | None = CHINA_TZ) -> str | None:
         if zone is None:
             return day.date().isoformat()
         return iso(moment.replace(tzinfo=zone))
+    rfc2822: datetime | None
     try:
-        moment = parsedate_to_datetime(text)
+        rfc2822 = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
-        moment = None
-    if moment is not None:
-        if moment.tzinfo is None:
-            return iso(moment.replace(tzinfo=tz)) if tz else moment.date().isoformat()
-        return iso(moment)
+        rfc2822 = None
+    if rfc2822 is not None:
+        if rfc2822.tzinfo is None:
+            return iso(rfc2822.replace(tzinfo=tz)) if tz else rfc2822.date().isoformat()
+        return iso(rfc2822)
     for fmt in ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y"):
         try:
             return datetime.strptime(text, fmt).date().isoformat()

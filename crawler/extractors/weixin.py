@@ -12,28 +12,28 @@ from crawler.extractors.boilerplate import strip_boilerplate
 from crawler.extractors.dates import CHINA_TZ, parse_date
 from crawler.extractors.page import Page, absolute, has_class
 from crawler.extractors.text import node_text, squash
-from crawler.items import Extracted
+from crawler.items import Extracted, Status
 
 #: Error pages, by the words they show: (regex, status, reason).
-STATES: tuple[tuple[str, str, str], ...] = (
-    (r"该公众号已迁移", "gone", "account migrated"),
-    (r"该内容已被发布者删除|内容已被发布者删除", "gone", "deleted by publisher"),
-    (r"此内容因违规无法查看|此内容因违规已删除", "gone", "removed for violation"),
-    (r"被投诉且经审核涉嫌侵权", "gone", "taken down after infringement complaint"),
-    (r"涉嫌过度营销", "gone", "taken down after complaints"),
-    (r"此内容发送失败无法查看", "gone", "never delivered"),
-    (r"此[帐账]号已被屏蔽|此[帐账]号已被封禁|该公众号已被封禁", "gone", "account blocked"),
-    (r"此[帐账]号已自主注销|此[帐账]号已注销", "gone", "account closed"),
-    (r"链接已过期", "gone", "link expired"),
-    (r"参数错误", "gone", "invalid link"),
-    (r"访问过于频繁", "blocked", "rate limited"),
-    (r"环境异常|完成验证后即可继续访问|请完成验证", "blocked", "verification required"),
-    (r"请在微信客户端打开链接", "blocked", "WeChat client required"),
-    (r"系统出错", "failed", "system error"),
+STATES: tuple[tuple[str, Status, str], ...] = (
+    (r"该公众号已迁移", Status.GONE, "account migrated"),
+    (r"该内容已被发布者删除|内容已被发布者删除", Status.GONE, "deleted by publisher"),
+    (r"此内容因违规无法查看|此内容因违规已删除", Status.GONE, "removed for violation"),
+    (r"被投诉且经审核涉嫌侵权", Status.GONE, "taken down after infringement complaint"),
+    (r"涉嫌过度营销", Status.GONE, "taken down after complaints"),
+    (r"此内容发送失败无法查看", Status.GONE, "never delivered"),
+    (r"此[帐账]号已被屏蔽|此[帐账]号已被封禁|该公众号已被封禁", Status.GONE, "account blocked"),
+    (r"此[帐账]号已自主注销|此[帐账]号已注销", Status.GONE, "account closed"),
+    (r"链接已过期", Status.GONE, "link expired"),
+    (r"参数错误", Status.GONE, "invalid link"),
+    (r"访问过于频繁", Status.BLOCKED, "rate limited"),
+    (r"环境异常|完成验证后即可继续访问|请完成验证", Status.BLOCKED, "verification required"),
+    (r"请在微信客户端打开链接", Status.BLOCKED, "WeChat client required"),
+    (r"系统出错", Status.FAILED, "system error"),
 )
 
 #: An account's history page (its list of posts): not an article.
-ACCOUNT_PAGE: State = ("failed", "weixin: not an article (account history page)")
+ACCOUNT_PAGE: State = (Status.FAILED, "weixin: not an article (account history page)")
 
 #: Elements WeChat shows its error and verification messages in.
 MESSAGE_BOXES = (
@@ -150,7 +150,7 @@ class WeixinExtractor(Extractor):
             result.extra["layout"] = "description-only"
         else:
             return super().no_text(page, result)
-        result.status, result.reason = "archived", None
+        result.status, result.reason = Status.ARCHIVED, None
         return result
 
     def ssr_text(self, page: Page) -> str:
