@@ -66,10 +66,13 @@ _BLOCKED = re.compile(
 
 
 class Extractor:
-    """The generic extractor, and the base class of every site extractor (see module doc)."""
+    """The base class of every extractor: the machinery, with hooks a subclass overrides.
 
-    #: Name recorded in `Extracted.extractor`.
-    name: ClassVar[str] = "generic"
+    It is not registered itself: `GenericExtractor` is the extractor of sites without their own.
+    """
+
+    #: Name recorded in `Extracted.extractor` (and in stats); every subclass sets its own.
+    name: ClassVar[str]
     #: Hosts this extractor serves; a host matches itself and all its subdomains.
     domains: ClassVar[tuple[str, ...]] = ()
     #: Site name when the page does not give one.
