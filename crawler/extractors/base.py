@@ -30,6 +30,21 @@ The knobs (class attributes) a site sets:
 - `drop_lines`, `end_lines`: regexes of boilerplate lines to drop / of lines ending the article.
 - `favor_recall`, `guess_date`, `guessed_fields`: how far trafilatura's judgement is trusted.
 
+A site module is mostly knobs, with a hook only where the site is odd:
+
+    class ExampleExtractor(Extractor):
+        name = "example"
+        domains = ("example.cn",)
+        container = (f"//div[{has_class('article-body')}]",)
+        favor_recall = True  # the container is precise already
+        tz = CHINA_TZ
+
+        def metadata(self, page: Page, body: Any) -> dict[str, Any]:
+            return {"author": page.first(f"//*[{has_class('byline')}]")}
+
+The rooms it draws on: `page` (Page, has_class, absolute), `dates` (parse_date, CHINA_TZ),
+`text` (squash, node_text), `boilerplate` (the line rules), `scripts` (js_string).
+
 Everything here is pure (no Scrapy, no network) and keeps no mutable state besides caches.
 """
 
