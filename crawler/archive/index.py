@@ -170,9 +170,6 @@ class Index:
                 yield link_id, url
             last = rows[-1][0]
 
-    def status_counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT status, count(*) FROM links GROUP BY status"))
-
     def citation_tally(self) -> dict[str, Any]:
         """What `citations` would print, counted (`crawler.archive.tally.read`)."""
         return tally.read(self.db)

@@ -57,7 +57,6 @@ class Archive:
         self.lock = ArchiveLock(self.root / layout.LOCK)
         self.index: Index
         self.warc: WarcWriter
-        self.recovered = False
 
     # -- life cycle ----------------------------------------------------------------------
     def open(self) -> Archive:
@@ -85,7 +84,6 @@ class Archive:
                     self.lock.stale,
                 )
                 recovery.recover(self.root, self.index, self.lock.stale)
-                self.recovered = True
             elif fresh_index:
                 self.reindex()
             self.warc = WarcWriter(self.root, max_bytes=self.warc_max_bytes, info=self.info)
