@@ -55,6 +55,7 @@ class Archive:
         self.max_attempts = max_attempts
         self.info = info or {}
         self.lock = ArchiveLock(self.root / layout.LOCK)
+        self.recovered = False  # open() found a crawl that did not stop cleanly, and recovered
         self.index: Index
         self.warc: WarcWriter
 
@@ -84,6 +85,7 @@ class Archive:
                     self.lock.stale,
                 )
                 recovery.recover(self.root, self.index, self.lock.stale)
+                self.recovered = True
             elif fresh_index:
                 self.reindex()
             self.warc = WarcWriter(self.root, max_bytes=self.warc_max_bytes, info=self.info)

@@ -102,6 +102,7 @@ class RunReport:
             "finished": now_iso(),
             "seconds": round(time.time() - self.started, 3),
             "finish_reason": reason,
+            "recovered": self.archive.recovered,
             "digests": {
                 "read": self._count(keys.DIGESTS_READ),
                 "unchanged": self._count(keys.DIGESTS_UNCHANGED),
