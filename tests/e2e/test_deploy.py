@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from crawler import settings as project_settings
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 SERVICE = DEPLOY / "sources-crawl.service"
 TIMER = DEPLOY / "sources-crawl.timer"

@@ -6,12 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO, citations, quick_digest, run_crawl
 
 PAGES = REPO / "tests" / "fixtures" / "pages" / "mp.weixin.qq.com"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
+@pytest.mark.slow
 def test_wechat_states_and_images_through_a_crawl(robots_ok: Any, tmp_path: Path) -> None:
     server = robots_ok
     base = server.url_for("").rstrip("/")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from werkzeug import Request, Response
 
 from tests.conftest import (
@@ -47,6 +48,7 @@ def _start(archive: Path, digests: Path) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_sigkill_at_several_points_then_restart_ends_complete_and_sound(
     robots_ok: Any, tmp_path: Path
 ) -> None:

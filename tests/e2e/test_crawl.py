@@ -268,6 +268,7 @@ REAL_COUNTS = {
 }
 
 
+@pytest.mark.slow
 def test_citations_of_the_real_sample_digests_have_the_hand_counted_links(
     robots_ok: Any, tmp_path: Path
 ) -> None:

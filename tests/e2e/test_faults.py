@@ -2,8 +2,9 @@
 
 For every case the crawl finishes in bounded time, every link ends archived or recorded with
 its reason (and attempts), memory stays bounded, and nothing already archived is lost. The
-server is `tests.faultserver.FaultServer`; README.md ("Faults") lists the cases and what the
-crawler does in each.
+server is `tests.e2e.faultserver.FaultServer`; README.md ("Faults") lists the cases and what the
+crawler does in each. The pieces these crawls go through are tested in process in
+tests/test_throttle.py, tests/test_outcomes.py and tests/test_middleware_*.py.
 """
 
 from __future__ import annotations
@@ -20,20 +21,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 import pytest
-from scrapy import Request
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
-from twisted.python.failure import Failure
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.outcomes import describe_failure
-from crawler.throttle import retry_after_seconds
 from tests.conftest import FAST, REPO, citations, run_crawl
-from tests.faultserver import ENCODED, FaultServer, gzip_bomb
+from tests.e2e.faultserver import ENCODED, FaultServer, gzip_bomb
 
 MAXSIZE = 8 * 1024 * 1024
 #: Short timeouts and backoffs so that every retry happens within seconds.
@@ -280,6 +275,7 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
         yield crawl
 
 
+@pytest.mark.slow
 def test_fault_crawl_finishes_in_bounded_time_and_memory(faults: Crawl) -> None:
     assert_finished(faults.result, faults.archive)
     # the slowest case is a page that never answers: 3 tries of 2 s plus 0.2 + 0.4 s backoff
@@ -290,6 +286,7 @@ def test_fault_crawl_finishes_in_bounded_time_and_memory(faults: Crawl) -> None:
     assert_every_link_accounted(list(faults.rows.values()))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[slug_of(c.path) for c in CASES])
 def test_fault_case_ends_with_its_status_and_reason(faults: Crawl, case: Case) -> None:
     row = faults.rows[slug_of(case.path)]
@@ -303,11 +300,13 @@ def test_fault_case_ends_with_its_status_and_reason(faults: Crawl, case: Case) -
         assert len(faults.hits(slug_of(case.path))) == case.requests
 
 
+@pytest.mark.slow
 def test_connection_refused_is_retried_then_failed(faults: Crawl) -> None:
     row = faults.rows["refused"]
     assert (row["status"], row["reason"]) == ("failed", "connection refused (3 tries)")
 
 
+@pytest.mark.slow
 def test_retries_back_off_exponentially(faults: Crawl) -> None:
     base = float(QUICK["RETRY_BACKOFF_BASE"])
     for slug in ("error500", "reset", "truncated"):
@@ -318,6 +317,7 @@ def test_retries_back_off_exponentially(faults: Crawl) -> None:
             assert gap >= base * 2**n * 0.9, (slug, gaps)
 
 
+@pytest.mark.slow
 def test_nothing_partial_is_stored_as_whole(faults: Crawl) -> None:
     """Truncated and oversized bodies leave no response record; everything stored verifies."""
     stored = {uri.rsplit("/", 1)[-1] for uri, _ in warc_responses(faults.archive)}
@@ -339,6 +339,7 @@ def test_nothing_partial_is_stored_as_whole(faults: Crawl) -> None:
     assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_encodings_decode_right(faults: Crawl) -> None:
     for variant, (_, _, phrase) in ENCODED.items():
         row = faults.rows[variant]
@@ -348,6 +349,7 @@ def test_encodings_decode_right(faults: Crawl) -> None:
     assert faults.rows["big5-meta"]["title"] == "大型語言模型的研究進展"
 
 
+@pytest.mark.slow
 def test_binaries_are_stored_as_originals_not_read_as_html(faults: Crawl) -> None:
     for slug, ctype in (
         ("pdf", "application/pdf"),
@@ -372,6 +374,7 @@ def test_binaries_are_stored_as_originals_not_read_as_html(faults: Crawl) -> Non
 # --- throttling: Retry-After and backing the site off -----------------------------------------
 
 
+@pytest.mark.slow
 def test_throttling_honours_retry_after_and_backs_off(tmp_path: Path) -> None:
     with FaultServer() as server:
         paths = [
@@ -438,6 +441,7 @@ def test_a_retry_after_too_long_is_not_waited_for(tmp_path: Path) -> None:
 # --- across runs --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_failed_links_are_retried_by_later_runs_up_to_the_limit(tmp_path: Path) -> None:
     settings = {**QUICK, "RETRY_TIMES": "1", "MAX_ATTEMPTS_PER_URL": "2"}
     with FaultServer() as server:
@@ -581,6 +585,7 @@ def fast_dir(tmp_path: Path) -> Iterator[Path]:
         yield tmp_path
 
 
+@pytest.mark.slow
 def test_a_digest_with_ten_thousand_links(fast_dir: Path) -> None:
     n = 10_000
     with FaultServer() as server:
@@ -599,26 +604,3 @@ def test_a_digest_with_ten_thousand_links(fast_dir: Path) -> None:
     assert len({r["article"] for r in rows}) == n
     assert peak < RSS_LIMIT_MB, peak
     print(f"10,000 links: {seconds:.1f} s, peak RSS {peak:.0f} MiB")
-
-
-# --- the pieces, without a crawl ----------------------------------------------------------------
-
-
-def test_retry_after_values() -> None:
-    now = 1_760_000_000.0
-    assert retry_after_seconds("120", now) == 120.0
-    assert retry_after_seconds(b" 0 ", now) == 0.0
-    assert retry_after_seconds(formatdate(now + 90, usegmt=True), now) == 90.0
-    assert retry_after_seconds(formatdate(now - 90, usegmt=True), now) == 0.0  # in the past
-    for bad in (None, "", "soon", "-5", "1.5", "Mon, 99 Foo 2026"):
-        assert retry_after_seconds(bad, now) is None, bad
-
-
-def test_failures_without_our_middlewares_keep_precise_reasons() -> None:
-    request = Request("http://example.com/a", meta={"retry_times": 2})
-    failure = Failure(IgnoreRequest("max redirections reached"))
-    failure.request = request  # type: ignore[attr-defined]
-    assert describe_failure(failure) == ("failed", "too many redirects (3 tries)")
-    cancelled = Failure(DownloadCancelledError("cancelled"))
-    cancelled.request = Request("http://example.com/b")  # type: ignore[attr-defined]
-    assert describe_failure(cancelled) == ("failed", "download cancelled: cancelled")

@@ -86,6 +86,7 @@ def _page(request: Request) -> Response:
     )
 
 
+@pytest.mark.slow
 def test_two_processes_fetch_each_url_once_into_one_sound_archive(
     robots_ok: Any, redis_url: str, tmp_path: Path
 ) -> None:
