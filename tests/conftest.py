@@ -1,13 +1,17 @@
-"""Shared test helpers: run real `scrapy crawl` subprocesses against loopback servers."""
+"""Shared test helpers: project crawlers built in process (never crawling) for unit tests, and
+real `scrapy crawl` subprocesses against loopback servers for tests/e2e/."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -202,3 +206,59 @@ def record_fetch(
             original=original,
         )
     )
+
+
+@dataclass
+class StandInEngine:
+    """What our components read of a running engine, for crawlers that never crawl.
+
+    `running` and `needs_backout()` (the spider's wait for room in the scheduler) and the
+    downloader's `slots` (the site back-off). Scrapy's own tests stand in for the engine the
+    same way; a real ExecutionEngine builds the whole downloader and its handlers.
+    """
+
+    running: bool = False
+    backout: bool = False
+    slots: dict[str, Any] = field(default_factory=dict)
+
+    def needs_backout(self) -> bool:
+        """Whether the downloads are saturated."""
+        return self.backout
+
+    @property
+    def downloader(self) -> Any:
+        """The downloader's part the site back-off reads: its slots by key."""
+        return SimpleNamespace(slots=self.slots)
+
+
+def spider_crawler(
+    tmp_path: Path, digests: str | Path | None = None, *, engine: Any = None, **overrides: Any
+) -> Any:
+    """A `project_crawler` with its `sources` spider built (`-a digests=`) and an engine.
+
+    Its archive lives in `tmp_path / "archive"`; close it with `close_archive`.
+    """
+    from spiders.sources import SourcesSpider
+
+    crawler = project_crawler(tmp_path, SourcesSpider, **overrides)
+    try:
+        kwargs = {} if digests is None else {"digests": str(digests)}
+        crawler.spider = crawler._create_spider(**kwargs)
+    except BaseException:
+        close_archive(crawler)
+        raise
+    crawler.engine = engine if engine is not None else StandInEngine()
+    return crawler
+
+
+def drain(items: AsyncIterator[Any]) -> list[Any]:
+    """Everything an async iterator (a spider's `start()`) yields, run in a fresh event loop.
+
+    With no Twisted reactor installed in the test process, Scrapy's asyncio helpers
+    (`scrapy.utils.asyncio.sleep`, `SignalManager.wait_for`) run on the running asyncio loop.
+    """
+
+    async def collect() -> list[Any]:
+        return [item async for item in items]
+
+    return asyncio.run(collect())
