@@ -148,11 +148,12 @@ def project_settings(**overrides: Any) -> dict[str, Any]:
 def project_crawler(tmp_path: Path, spidercls: Any = None, **overrides: Any) -> Any:
     """A crawler built as `scrapy crawl` builds it (extensions included), never crawling.
 
-    Its archive lives in `tmp_path / "archive"` and is open; close it with `close_archive`.
+    Its archive lives in `tmp_path / "archive"` (unless ARCHIVE_DIR is given) and is open;
+    close it with `close_archive`.
     """
     from scrapy.utils.test import get_crawler
 
-    settings = project_settings(ARCHIVE_DIR=str(tmp_path / "archive"), **overrides)
+    settings = project_settings(**{"ARCHIVE_DIR": str(tmp_path / "archive"), **overrides})
     return get_crawler(spidercls, settings_dict=settings)
 
 

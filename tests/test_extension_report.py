@@ -1,0 +1,350 @@
+"""RunReport in process: the progress line, the report file and summary, and the run's verdict
+in the crawl's stats (`sources/exit_code`, `sources/failures`, `finish_reason`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.extensions.corestats import CoreStats
+from scrapy.utils.misc import build_from_crawler
+from twisted.python.failure import Failure
+
+from crawler import stats
+from crawler.extensions import report as report_module
+from crawler.extensions import required
+from crawler.extensions.report import FAILED_REASON, RunReport
+from crawler.items import Status
+from tests.conftest import archive_of, close_archive, spider_crawler
+
+
+@pytest.fixture
+def crawler(tmp_path: Path) -> Iterator[Crawler]:
+    crawler = spider_crawler(tmp_path, MAX_ERROR_RATE=0.5)
+    yield crawler
+    close_archive(crawler)
+
+
+@pytest.fixture
+def ext(crawler: Crawler) -> RunReport:
+    return required(crawler, RunReport)
+
+
+def spider_of(crawler: Crawler) -> Spider:
+    assert crawler.spider is not None
+    return crawler.spider
+
+
+def count(crawler: Crawler, **by_key: int) -> None:
+    """Set stats as a run's components would have counted them."""
+    assert crawler.stats is not None
+    for key, value in by_key.items():
+        crawler.stats.inc_value(key, value)
+
+
+def outcomes(crawler: Crawler, **by_status: int) -> None:
+    for status, n in by_status.items():
+        count(crawler, **{stats.outcome(Status(status)): n})
+
+
+def close(crawler: Crawler, ext: RunReport, reason: str = "finished") -> dict[str, Any]:
+    """Close the run as Scrapy does; the verdict and report it left."""
+    ext.spider_closed(spider_of(crawler), reason)
+    assert crawler.stats is not None
+    found = crawler.stats.get_stats()
+    return {
+        "exit_code": found.get(stats.EXIT_CODE),
+        "failures": found.get(stats.FAILURES),
+        "finish_reason": found.get("finish_reason"),
+    }
+
+
+def report_file(crawler: Crawler, ext: RunReport) -> dict[str, Any]:
+    path = archive_of(crawler).root / "runs" / f"{ext.run_id}.json"
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+# --- switched on and off --------------------------------------------------------------------
+
+
+def test_run_report_enabled_false_switches_it_off(tmp_path: Path) -> None:
+    crawler = spider_crawler(tmp_path, RUN_REPORT_ENABLED=False)
+    try:
+        assert crawler.get_extension(RunReport) is None
+        with pytest.raises(NotConfigured, match="RUN_REPORT_ENABLED"):
+            build_from_crawler(RunReport, crawler)
+    finally:
+        close_archive(crawler)
+
+
+def test_it_is_one_of_the_crawls_extensions(crawler: Crawler, ext: RunReport) -> None:
+    assert crawler.get_extension(RunReport) is ext
+    assert ext.interval == 0  # the tests' settings: no progress timer
+    assert ext.run_id.endswith(f"-{os.getpid()}")
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+def test_the_progress_line_counts_links_done_of_those_scheduled(
+    crawler: Crawler, ext: RunReport, caplog: Any
+) -> None:
+    count(crawler, **{stats.LINKS_SCHEDULED: 10})
+    outcomes(crawler, archived=3, gone=1, failed=2)
+    with caplog.at_level(logging.INFO, logger="crawler.extensions.report"):
+        ext.progress()
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress")]
+    assert line.startswith("progress: 6/10 links done (")
+    assert line.endswith("/s), 3 archived, 2 failed")
+
+
+class RecordingLoop:
+    """Stands in for twisted's LoopingCall (whose constructor installs the default reactor)."""
+
+    made: ClassVar[list[RecordingLoop]] = []
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.running = False
+        self.started: tuple[float, bool] | None = None
+        RecordingLoop.made.append(self)
+
+    def start(self, interval: float, now: bool = True) -> None:
+        self.running, self.started = True, (interval, now)
+
+    def stop(self) -> None:
+        self.running = False
+
+
+def test_progress_lines_start_with_the_spider_and_stop_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_module.task, "LoopingCall", RecordingLoop)
+    RecordingLoop.made.clear()
+    crawler = spider_crawler(tmp_path, PROGRESS_INTERVAL=30.0)
+    try:
+        ext = required(crawler, RunReport)
+        ext.spider_opened(spider_of(crawler))
+        (loop,) = RecordingLoop.made
+        assert loop.f == ext.progress
+        assert loop.started == (30.0, False) and loop.running
+        ext.spider_closed(spider_of(crawler), "finished")
+        assert not loop.running
+    finally:
+        close_archive(crawler)
+
+
+def test_without_a_progress_interval_no_timer_starts(
+    crawler: Crawler, ext: RunReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_module.task, "LoopingCall", RecordingLoop)
+    RecordingLoop.made.clear()
+    ext.spider_opened(spider_of(crawler))
+    assert RecordingLoop.made == [] and ext.loop is None
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def test_the_report_file_is_written_from_the_crawls_stats(crawler: Crawler, ext: RunReport) -> None:
+    count(
+        crawler,
+        **{
+            stats.DIGESTS_READ: 2,
+            stats.DIGESTS_UNCHANGED: 1,
+            stats.ENTRIES: 7,
+            stats.cited("source"): 9,
+            stats.cited("related"): 2,
+            stats.LINKS_INVALID: 1,
+            stats.LINKS_NEW: 8,
+            stats.LINKS_SCHEDULED: 8,
+            stats.not_fetched(Status.ARCHIVED): 2,
+            stats.site_outcome("a.example.com", "archived"): 5,
+            stats.site_outcome("a.example.com", "gone"): 1,
+            stats.reason("gone", "HTTP 404"): 1,
+            stats.retry_reason("http_503"): 2,
+            stats.WARC_BYTES: 12345,
+            "downloader/response_bytes": 20000,
+        },
+    )
+    outcomes(crawler, archived=5, gone=1)
+    verdict = close(crawler, ext)
+    assert verdict == {"exit_code": 0, "failures": [], "finish_reason": None}
+    report = report_file(crawler, ext)
+    assert report["run"] == ext.run_id
+    assert report["finish_reason"] == "finished"
+    assert report["failed"] == []
+    assert report["digests"] == {"read": 2, "unchanged": 1, "failed": 0, "errors": []}
+    assert report["entries"] == 7
+    assert report["links"] == {
+        "cited_source": 9,
+        "cited_related": 2,
+        "invalid": 1,
+        "new": 8,
+        "scheduled": 8,
+        "resumed": 0,
+        "already_archived": 2,
+        "archived": 5,
+        "gone": 1,
+        "blocked": 0,
+        "failed": 0,
+        "skipped": 0,
+        "refused": 0,
+    }
+    assert report["sites"] == {"a.example.com": {"archived": 5, "gone": 1}}
+    assert report["retries"] == {"reason/http_503": 2}
+    assert report["reasons"] == {"gone/http_404": 1}
+    assert report["bytes"] == {"warc": 12345, "downloaded": 20000}
+    assert report["archive"] == archive_of(crawler).tally()
+    assert report["seconds"] >= 0 and report["started"] <= report["finished"]
+
+
+def test_the_summary_is_logged(crawler: Crawler, ext: RunReport, caplog: Any) -> None:
+    count(crawler, **{stats.DIGESTS_READ: 1, stats.ENTRIES: 3, stats.cited("source"): 3})
+    outcomes(crawler, archived=2, blocked=1)
+    with caplog.at_level(logging.INFO, logger="crawler.extensions.report"):
+        close(crawler, ext)
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("summary")]
+    assert line.startswith(
+        "summary: 1 digest(s) read, 0 unchanged, 0 failed; 3 entries; 3 links cited "
+        "(3 source, 0 related, 0 invalid); fetched 3: 2 archived, 0 gone, 1 blocked, "
+        "0 failed, 0 skipped, 0 refused; "
+    )
+    assert line.endswith(f"report {archive_of(crawler).root / 'runs' / ext.run_id}.json")
+
+
+# --- the verdict: each way a run fails ------------------------------------------------------
+
+
+def test_a_run_that_read_no_digest_fails(crawler: Crawler, ext: RunReport) -> None:
+    count(crawler, **{stats.DIGESTS_FAILED: 2})
+    verdict = close(crawler, ext)
+    assert verdict == {
+        "exit_code": 1,
+        "failures": ["no digest could be read"],
+        "finish_reason": FAILED_REASON,
+    }
+    assert report_file(crawler, ext)["failed"] == ["no digest could be read"]
+
+
+def test_a_run_with_unchanged_digests_only_did_its_job(crawler: Crawler, ext: RunReport) -> None:
+    count(crawler, **{stats.DIGESTS_FAILED: 1, stats.DIGESTS_UNCHANGED: 1})
+    assert close(crawler, ext)["exit_code"] == 0
+
+
+def test_a_run_over_max_error_rate_fails(crawler: Crawler, ext: RunReport) -> None:
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    outcomes(crawler, archived=1, failed=2)
+    verdict = close(crawler, ext)
+    assert verdict["exit_code"] == 1
+    assert verdict["failures"] == ["2 of 3 fetches failed (MAX_ERROR_RATE=0.5)"]
+    assert verdict["finish_reason"] == FAILED_REASON
+
+
+def test_a_run_at_max_error_rate_did_its_job(crawler: Crawler, ext: RunReport) -> None:
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    outcomes(crawler, archived=1, failed=1, gone=0)
+    assert close(crawler, ext)["exit_code"] == 0
+
+
+def test_gone_and_blocked_links_do_not_fail_a_run(crawler: Crawler, ext: RunReport) -> None:
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    outcomes(crawler, gone=5, blocked=5, refused=1, skipped=1)
+    assert close(crawler, ext)["exit_code"] == 0
+
+
+def test_a_run_whose_archive_writes_failed_fails(crawler: Crawler, ext: RunReport) -> None:
+    assert crawler.stats is not None
+    stats.note_write_error(crawler.stats, OSError(28, "No space left on device"))
+    stats.note_write_error(crawler.stats, OSError(28, "No space left on device"))
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    verdict = close(crawler, ext)
+    assert verdict["exit_code"] == 1
+    assert verdict["failures"] == [
+        "archive unwritable: 2 write(s) failed, first: [Errno 28] No space left on device"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reason", "failed"),
+    [
+        ("finished", False),
+        ("shutdown", False),
+        ("closespider_timeout", True),
+        ("cancelled", True),
+    ],
+)
+def test_a_crawl_that_ended_early_fails(
+    crawler: Crawler, ext: RunReport, reason: str, failed: bool
+) -> None:
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    verdict = close(crawler, ext, reason)
+    assert verdict["exit_code"] == int(failed)
+    assert verdict["failures"] == ([f"crawl ended early: {reason}"] if failed else [])
+
+
+def test_a_report_that_cannot_be_written_fails_the_run(
+    crawler: Crawler, ext: RunReport, caplog: Any
+) -> None:
+    (archive_of(crawler).root / "runs").write_text("a file where the folder goes")
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    with caplog.at_level(logging.INFO, logger="crawler.extensions.report"):
+        verdict = close(crawler, ext)
+    assert verdict["exit_code"] == 1
+    (failure,) = verdict["failures"]
+    assert failure.startswith("run report not written: [Errno 20] Not a directory")
+    assert f"run failed: {failure}" in caplog.text
+    assert "report not written (" in caplog.text
+
+
+def test_every_reason_a_run_failed_is_kept(crawler: Crawler, ext: RunReport) -> None:
+    assert crawler.stats is not None
+    count(crawler, **{stats.DIGESTS_FAILED: 1})
+    outcomes(crawler, failed=1)
+    stats.note_write_error(crawler.stats, OSError(30, "Read-only file system"))
+    verdict = close(crawler, ext, "closespider_errorcount")
+    assert verdict["failures"] == [
+        "no digest could be read",
+        "1 of 1 fetches failed (MAX_ERROR_RATE=0.5)",
+        "archive unwritable: 1 write(s) failed, first: [Errno 30] Read-only file system",
+        "crawl ended early: closespider_errorcount",
+    ]
+
+
+def test_a_failed_runs_finish_reason_is_failed_after_scrapys_own(
+    crawler: Crawler,
+) -> None:
+    """Through the crawler's signals, as the engine sends them: Scrapy's CoreStats sets
+    finish_reason first (it is built first), the run report then marks the run failed."""
+    spider = spider_of(crawler)
+    corestats = crawler.get_extension(CoreStats)
+    assert corestats is not None
+    corestats.spider_opened(spider)
+    count(crawler, **{stats.DIGESTS_FAILED: 1})
+    answers = crawler.signals.send_catch_log(
+        signals.spider_closed, spider=spider, reason="finished"
+    )
+    assert not [a for _, a in answers if isinstance(a, Failure)], answers
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("finish_reason") == FAILED_REASON
+    assert crawler.stats.get_value(stats.EXIT_CODE) == 1
+
+
+def test_a_good_runs_finish_reason_stays_scrapys(crawler: Crawler) -> None:
+    spider = spider_of(crawler)
+    corestats = crawler.get_extension(CoreStats)
+    assert corestats is not None
+    corestats.spider_opened(spider)
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    crawler.signals.send_catch_log(signals.spider_closed, spider=spider, reason="finished")
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("finish_reason") == "finished"
+    assert crawler.stats.get_value(stats.EXIT_CODE) == 0
