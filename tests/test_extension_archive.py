@@ -58,6 +58,23 @@ def test_the_archive_is_held_until_the_engine_stops(tmp_path: Path) -> None:
     assert not [a for _, a in answers if isinstance(a, Failure)], answers
 
 
+def test_an_archive_a_killed_crawl_left_is_recovered_when_opened(tmp_path: Path) -> None:
+    close_archive(project_crawler(tmp_path))
+    assert not (tmp_path / "archive" / "crawl.lock").read_text()  # a clean stop clears it
+    holder = {"pid": 999999, "host": "gone-host", "started": "2026-02-05T02:30:00+0000"}
+    (tmp_path / "archive" / "crawl.lock").write_text(json.dumps(holder))
+    crawler = project_crawler(tmp_path)
+    try:
+        assert archive_of(crawler).recovered
+    finally:
+        close_archive(crawler)
+    again = project_crawler(tmp_path)
+    try:
+        assert not archive_of(again).recovered
+    finally:
+        close_archive(again)
+
+
 def test_a_held_archive_fails_the_crawler_naming_the_holder(tmp_path: Path) -> None:
     first = project_crawler(tmp_path)
     try:

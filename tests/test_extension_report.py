@@ -181,6 +181,7 @@ def test_the_report_file_is_written_from_the_crawls_stats(crawler: Crawler, ext:
     report = report_file(crawler, ext)
     assert report["run"] == ext.run_id
     assert report["finish_reason"] == "finished"
+    assert report["recovered"] is False
     assert report["failed"] == []
     assert report["digests"] == {"read": 2, "unchanged": 1, "failed": 0, "errors": []}
     assert report["entries"] == 7
@@ -205,6 +206,21 @@ def test_the_report_file_is_written_from_the_crawls_stats(crawler: Crawler, ext:
     assert report["bytes"] == {"warc": 12345, "downloaded": 20000}
     assert report["archive"] == archive_of(crawler).tally()
     assert report["seconds"] >= 0 and report["started"] <= report["finished"]
+
+
+def test_the_report_says_when_the_archive_was_recovered_from_a_killed_crawl(
+    tmp_path: Path,
+) -> None:
+    close_archive(spider_crawler(tmp_path))
+    holder = {"pid": 999999, "host": "gone-host", "started": "2026-02-05T02:30:00+0000"}
+    (tmp_path / "archive" / "crawl.lock").write_text(json.dumps(holder))  # a SIGKILL leaves it
+    crawler = spider_crawler(tmp_path)
+    try:
+        ext = required(crawler, RunReport)
+        close(crawler, ext)
+        assert report_file(crawler, ext)["recovered"] is True
+    finally:
+        close_archive(crawler)
 
 
 def test_the_summary_is_logged(crawler: Crawler, ext: RunReport, caplog: Any) -> None:
