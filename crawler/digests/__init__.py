@@ -11,11 +11,14 @@ import contextlib
 import hashlib
 import re
 import unicodedata
+from datetime import date
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from crawler.digests import generic, hangye, meiri, ribao
-from crawler.digests.common import DigestError, Doc, Draft, decode, find_date, plain, scan
+from crawler.digests.entries import Draft
+from crawler.digests.inline import plain
+from crawler.digests.scan import DigestError, Doc, decode, scan
 from crawler.items import Digest
 
 __all__ = ["DigestError", "digest_id", "parse_digest"]
@@ -24,6 +27,11 @@ _FORMATS = (("hangye", hangye), ("meiri", meiri), ("ribao", ribao))
 _ID_JUNK = re.compile(r"[^\w.-]+")
 _DOTS = re.compile(r"\.{2,}")
 _TEXT_SUFFIX = re.compile(r"\.(?:md|markdown|txt)$", re.IGNORECASE)
+_DATES = (
+    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
+    re.compile(r"(?<!\d)(\d{4})[-/._](\d{1,2})[-/._](\d{1,2})(?!\d)"),
+)
+_COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 
 
 def parse_digest(data: bytes, source: str) -> Digest:
@@ -73,10 +81,22 @@ def _date(doc: Doc, source: str) -> str | None:
         doc.meta.get("date", ""),
     )
     for text in candidates:
-        found = find_date(text)
+        found = _find_date(text)
         if found:
             return found
-    return find_date(_name(source), compact=True)
+    return _find_date(_name(source), compact=True)
+
+
+def _find_date(text: str, *, compact: bool = False) -> str | None:
+    """The first valid date in text as ISO `YYYY-MM-DD` (`20260205` too when compact)."""
+    patterns = (*_DATES, _COMPACT_DATE) if compact else _DATES
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+            except ValueError:
+                continue
+    return None
 
 
 def _name(source: str) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from crawler.digests.common import Doc, Draft, Rules, block_drafts, heading_text, walk
+from crawler.digests.entries import Draft, Rules, block_drafts, heading_text, walk
+from crawler.digests.scan import Doc
 
 
 def level(doc: Doc) -> int:

@@ -7,16 +7,8 @@ Every `## ` heading is an entry; its 来源 links are its sources (their texts i
 
 from __future__ import annotations
 
-from crawler.digests.common import (
-    SOURCE_FIELDS,
-    Doc,
-    Draft,
-    Rules,
-    Section,
-    entry_level,
-    field_links,
-    walk,
-)
+from crawler.digests.entries import SOURCE_FIELDS, Draft, Rules, entry_level, field_links, walk
+from crawler.digests.scan import Doc, Section
 
 
 def _signal(sec: Section) -> bool:

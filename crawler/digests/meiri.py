@@ -9,18 +9,9 @@ from __future__ import annotations
 
 import re
 
-from crawler.digests.common import (
-    LINK_FIELDS,
-    Doc,
-    Draft,
-    Line,
-    Rules,
-    Section,
-    entry_level,
-    field_links,
-    plain,
-    walk,
-)
+from crawler.digests.entries import LINK_FIELDS, Draft, Rules, entry_level, field_links, walk
+from crawler.digests.inline import plain
+from crawler.digests.scan import Doc, Line, Section
 
 _NUMBER = re.compile(r"^\d{1,3}[ \t]*[.、．)）][ \t]*")
 

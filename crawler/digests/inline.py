@@ -1,0 +1,292 @@
+"""Inline markdown within one line: tokens, the links they carry, plain text, what is citable."""
+
+from __future__ import annotations
+
+import bisect
+import html
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_PROMO_HOSTS = frozenset({"t.me", "www.t.me", "telegram.me", "www.telegram.me"})
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)>")
+_A_OPEN = re.compile(r"<a\b[^<>]*>", re.IGNORECASE)
+_A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>")
+_TITLE = re.compile(r"""^(\S+)\s+(?:"[^"]*"|'[^']*'|\([^()]*\))$""")
+_EMPHASIS = re.compile(r"\*\*|__|~~")
+_STAR = re.compile(r"(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_SPACES = re.compile(r"\s+")
+_SCAN_LIMIT = 4096  # longest autolink or HTML tag an inline scan looks at
+_BACKTICKS = re.compile(r"`+")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of one line: text, link, auto (bare URL / autolink), image, code or tag."""
+
+    kind: str
+    text: str
+    url: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class RawLink:
+    """A link found in a line, before it gets a role."""
+
+    url: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Where each code span, `[` and `(` of a line closes: start index -> end index."""
+
+    code: dict[int, int]
+    brackets: dict[int, int]
+    parens: dict[int, int]
+
+
+def _pairs(s: str) -> _Pairs:
+    """Match code spans, brackets and parentheses of a line in one pass (escapes honoured)."""
+    code: dict[int, int] = {}
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(s)]
+    by_len: dict[int, list[int]] = {}
+    for k, (a, b) in enumerate(runs):
+        by_len.setdefault(b - a, []).append(k)
+    covered = -1
+    for k, (a, b) in enumerate(runs):
+        same = by_len[b - a]
+        nxt = bisect.bisect_right(same, k)
+        if a >= covered and nxt < len(same):
+            covered = code[a] = runs[same[nxt]][1]
+    brackets: dict[int, int] = {}
+    parens: dict[int, int] = {}
+    open_brackets: list[int] = []
+    open_parens: list[int] = []
+    i, n = 0, len(s)
+    while i < n:
+        c = s[i]
+        if c == "\\":
+            i += 2
+            continue
+        if i in code:
+            i = code[i]
+            continue
+        if c == "[":
+            open_brackets.append(i)
+        elif c == "]" and open_brackets:
+            brackets[open_brackets.pop()] = i
+        elif c == "(":
+            open_parens.append(i)
+        elif c == ")" and open_parens:
+            parens[open_parens.pop()] = i
+        i += 1
+    return _Pairs(code, brackets, parens)
+
+
+def tokens(s: str, refs: Mapping[str, str] | None = None) -> list[Token]:
+    """Split one line of markdown into tokens, left to right."""
+    refs = refs or {}
+    pairs = _pairs(s)
+    out: list[Token] = []
+    i = plain_start = 0
+    n = len(s)
+    while i < n:
+        c = s[i]
+        tok: Token | None = None
+        if c == "\\":
+            i += 2
+            continue
+        if i in pairs.code:
+            end = pairs.code[i]
+            tok = Token("code", s[i:end].strip("`").strip(), "", i, end)
+        elif c == "!" and s.startswith("![", i):
+            inner = _bracket(s, i + 1, refs, pairs)
+            if inner is not None:
+                tok = Token("image", inner.text, inner.url, i, inner.end)
+        elif c == "[":
+            tok = _bracket(s, i, refs, pairs)
+        elif c == "<":
+            tok = _angle(s, i)
+        elif c in "hH" and _bare_start(s, i):
+            tok = _bare(s, i)
+        if tok is None:
+            i += 1
+            continue
+        if tok.start > plain_start:
+            out.append(Token("text", s[plain_start : tok.start], "", plain_start, tok.start))
+        out.append(tok)
+        i = plain_start = tok.end
+    if n > plain_start:
+        out.append(Token("text", s[plain_start:], "", plain_start, n))
+    return out
+
+
+def _bracket(s: str, i: int, refs: Mapping[str, str], pairs: _Pairs) -> Token | None:
+    """`[text](target)`, `[text][ref]`, `[ref][]` or a defined `[ref]` starting at i."""
+    close = pairs.brackets.get(i)
+    if close is None:
+        return None
+    inner = s[i + 1 : close]
+    after = close + 1
+    if after in pairs.parens:
+        end = pairs.parens[after]
+        return Token("link", inner, _target(s[after + 1 : end]), i, end + 1)
+    if after in pairs.brackets:
+        end = pairs.brackets[after]
+        url = refs.get(norm_label(s[after + 1 : end] or inner))
+        if url is not None:
+            return Token("link", inner, url, i, end + 1)
+    url = refs.get(norm_label(inner))
+    if url is not None:
+        return Token("link", inner, url, i, after)
+    return None
+
+
+def _target(raw: str) -> str:
+    """The URL of a link target: `<url>` unwrapped, a trailing "title" dropped, else as written."""
+    raw = raw.strip()
+    if raw.startswith("<") and ">" in raw:
+        return raw[1 : raw.index(">")].strip()
+    titled = _TITLE.match(raw)
+    return titled.group(1) if titled else raw
+
+
+def _angle(s: str, i: int) -> Token | None:
+    """An autolink `<scheme:...>`, an HTML `<a href>` with its text, or any other tag."""
+    m = _AUTOLINK.match(s, i, i + _SCAN_LIMIT)
+    if m:
+        return Token("auto", "", m.group(1), i, m.end())
+    m = _A_OPEN.match(s, i, i + _SCAN_LIMIT)
+    if m:
+        href = _HREF.search(m.group(0))
+        if href:
+            url = html.unescape(next(g for g in href.groups() if g is not None)).strip()
+            close = _A_CLOSE.search(s, m.end(), m.end() + _SCAN_LIMIT)
+            if close:
+                return Token("link", s[m.end() : close.start()], url, i, close.end())
+            return Token("link", "", url, i, m.end())
+    m = _TAG.match(s, i, i + _SCAN_LIMIT)
+    if m:
+        return Token("tag", "", "", i, m.end())
+    return None
+
+
+def _bare_start(s: str, i: int) -> bool:
+    head = s[i : i + 8].lower()
+    if not (head.startswith("http://") or head == "https://"):
+        return False
+    prev = s[i - 1] if i else " "
+    return not (prev.isascii() and (prev.isalnum() or prev in "/@."))
+
+
+def _is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return (
+        0x2000 <= o <= 0x206F  # general punctuation: “ ” ‘ ’ … —
+        or 0x2E80 <= o <= 0x9FFF  # CJK radicals, symbols and punctuation, kana, ideographs
+        or 0xAC00 <= o <= 0xD7AF
+        or 0xF900 <= o <= 0xFAFF
+        or 0xFE10 <= o <= 0xFE6F
+        or 0xFF00 <= o <= 0xFFEF  # full-width forms: （ ） ， ： ！
+    )
+
+
+def _url_stop(ch: str) -> bool:
+    """True for a character that ends a bare URL."""
+    if ch.isascii():
+        return ch.isspace() or ch in '<>"`|' or not ch.isprintable()
+    return _is_cjk(ch) or unicodedata.category(ch)[0] in "PSZC"
+
+
+def _trim(url: str) -> str:
+    """Strip trailing punctuation and unbalanced closing brackets from a bare URL."""
+    surplus = {")": url.count(")") - url.count("("), "]": url.count("]") - url.count("[")}
+    end = len(url)
+    while end:
+        c = url[end - 1]
+        if c in ".,;:!?'*":
+            end -= 1
+        elif surplus.get(c, 0) > 0:
+            surplus[c] -= 1
+            end -= 1
+        else:
+            break
+    return url[:end]
+
+
+def _bare(s: str, i: int) -> Token | None:
+    j = i
+    while j < len(s) and not _url_stop(s[j]):
+        j += 1
+    url = _trim(s[i:j])
+    if url.lower() in ("http://", "https://", "http:", "https:"):
+        return None
+    return Token("auto", "", url, i, i + len(url))
+
+
+def norm_label(label: str) -> str:
+    """Normalise a reference label for lookup."""
+    return _SPACES.sub(" ", label).strip().casefold()
+
+
+#: Schemes that are no citation: mail, scripts, phone numbers, inline data.
+_NOT_CITED = ("mailto:", "javascript:", "tel:", "sms:", "data:", "about:")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
+
+
+def is_citable(url: str) -> bool:
+    """True for a link a digest cites: http(s) but the newsletter's own promotion, and other
+    schemes (file:, ftp:) too, which the crawl records as unusable rather than drop."""
+    low = url.lower()
+    if not low.startswith(("http://", "https://")):
+        return bool(_SCHEME.match(low)) and not low.startswith(_NOT_CITED)
+    rest = url.split("://", 1)[1]
+    host = re.split(r"[/?#\\]", rest, maxsplit=1)[0].rsplit("@", 1)[-1].split(":")[0]
+    return host.lower() not in _PROMO_HOSTS
+
+
+def plain(
+    s: str, refs: Mapping[str, str] | None = None, *, urls: bool = True, _depth: int = 0
+) -> str:
+    """Markdown/HTML stripped to plain text; link syntax keeps its text, images vanish."""
+    if _depth > 3:  # absurdly nested link text: keep it flat
+        return _SPACES.sub(" ", s).strip()
+    parts: list[str] = []
+    for tok in tokens(s, refs):
+        if tok.kind == "text":
+            parts.append(_ESCAPE.sub(r"\1", _STAR.sub("", _EMPHASIS.sub("", tok.text))))
+        elif tok.kind == "link":
+            parts.append(plain(tok.text, refs, urls=urls, _depth=_depth + 1))
+        elif tok.kind == "auto" and urls:
+            parts.append(tok.url)
+        elif tok.kind == "code":
+            parts.append(tok.text)
+    return _SPACES.sub(" ", html.unescape("".join(parts))).strip()
+
+
+def _link_text(tok: Token, refs: Mapping[str, str]) -> str:
+    """Anchor text of a link token; a linked image gives its alt text; "" when it is the URL."""
+    text = plain(tok.text, refs)
+    if not text:
+        images = [t for t in tokens(tok.text, refs) if t.kind == "image"]
+        text = plain(images[0].text, refs) if images else ""
+    return "" if text == tok.url else text
+
+
+def extract_links(s: str, refs: Mapping[str, str] | None = None) -> list[RawLink]:
+    """Citable http(s) links of one line, in order; images, mailto:, anchors etc. are dropped."""
+    refs = refs or {}
+    return [
+        RawLink(tok.url, _link_text(tok, refs), tok.start, tok.end)
+        for tok in tokens(s, refs)
+        if tok.kind in ("link", "auto") and is_citable(tok.url)
+    ]
