@@ -542,3 +542,73 @@ def test_links_of_other_schemes_are_kept_so_the_crawl_can_record_them() -> None:
         "ftp://files.example.com/paper.pdf",
         "https://example.com/a",
     ]
+
+
+# --- big digests ------------------------------------------------------------------------------
+# Shapes that took the square of their size before (issue 13, "runaway pages"); bench/digestparse.py
+# times them. Here they must parse whole: every link found, nothing merged or dropped.
+
+BIG = 10_000
+
+
+def test_one_paragraph_of_many_urls_is_one_entry_with_every_link() -> None:
+    text = "# 日报\n\n" + "\n".join(f"见 https://p{k}.example.com/{k}" for k in range(BIG))
+    (entry,) = parse_digest(text.encode(), "big.md").entries
+    assert len(entry.links) == BIG
+    assert roles([entry]) == (1, BIG - 1)
+    assert entry.links[-1].url == f"https://p{BIG - 1}.example.com/{BIG - 1}"
+
+
+def test_one_line_of_many_links_repeating_urls_keeps_each_url_once() -> None:
+    links = " ".join(f"[a{k}](https://x.example.com/{k % (BIG // 2)})" for k in range(BIG))
+    (entry,) = parse_digest(f"# 日报\n\n{links}\n".encode(), "big.md").entries
+    assert [link.url for link in entry.links] == [
+        f"https://x.example.com/{k}" for k in range(BIG // 2)
+    ]
+    assert [link.text for link in entry.links[:2]] == ["a0", "a1"]  # the first text stays
+
+
+def test_a_list_of_many_items_is_one_entry_per_item() -> None:
+    items = "\n".join(f"- [新闻 {k}](https://q.example.com/{k})，摘要" for k in range(BIG))
+    digest = parse_digest(f"# 日报\n\n## 更多动态\n\n{items}\n".encode(), "big.md")
+    assert len(digest.entries) == BIG
+    assert digest.entries[-1].title == f"新闻 {BIG - 1}"
+    assert roles(digest.entries) == (BIG, 0)
+
+
+def test_a_labelled_item_of_many_bare_urls_gives_each_its_label() -> None:
+    urls_ = " ".join(f"https://i.example.com/{k}" for k in range(BIG))
+    text = f"# 日报\n\n## 条目\n> **来源：** [源](https://s.example.com/)\n\n- **资源**: {urls_}\n"
+    (entry,) = parse_digest(text.encode(), "big.md").entries
+    assert roles([entry]) == (1, BIG)
+    assert {link.text for link in entry.links[1:]} == {"资源"}
+
+
+@pytest.mark.parametrize(
+    ("refs", "depth"),
+    [("", BIG - 1), ("[x]: https://ref.example.com/\n", BIG - 2)],  # `[x]` is a link to x's text
+)
+def test_deeply_nested_brackets_are_one_link(refs: str, depth: int) -> None:
+    text = f"# 日报\n\n{refs}" + "[" * BIG + "x" + "]" * BIG + "(https://n.example.com/)\n"
+    (entry,) = parse_digest(text.encode(), "big.md").entries
+    inner = "[" * depth + "x" + "]" * depth  # brackets that are no link stay text
+    assert [(link.url, link.text) for link in entry.links] == [("https://n.example.com/", inner)]
+
+
+def test_many_unclosed_tags_and_fences_leave_the_links_after_them() -> None:
+    anchors = "".join(f"<a href=https://a.example.com/{k}>" for k in range(BIG))
+    text = (
+        "# 日报\n\n"
+        + "```` x\n" * (BIG // 2)  # fences that nothing below closes: each skips its own line
+        + "```\n" * (BIG // 2)
+        + f"- {anchors}\n"
+        + "- 注 "
+        + "<!--" * BIG
+        + " https://c.example.com/\n"
+        + "> " * BIG
+        + "[引用](https://g.example.com/)\n"
+    )
+    entries = parse_digest(text.encode(), "big.md").entries
+    assert [len(e.links) for e in entries] == [BIG, 1, 1]
+    assert entries[1].links[0].url == "https://c.example.com/"
+    assert entries[2].links[0].url == "https://g.example.com/"

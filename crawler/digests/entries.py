@@ -67,18 +67,20 @@ class Draft:
     title: str
     section: str | None = None
     labels: list[str] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)  # grown through add() only
+    _by_url: dict[str, Link] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def add(self, raw: RawLink, role: Role, text: str | None = None) -> None:
         """Add a link, or upgrade the role and text of the same URL already there."""
         text = raw.text if text is None else text
-        for link in self.links:
-            if link.url == raw.url:
-                if role == Role.SOURCE:
-                    link.role = Role.SOURCE
-                link.text = link.text or text
-                return
-        self.links.append(Link(url=raw.url, role=role, text=text))
+        link = self._by_url.get(raw.url)
+        if link is None:
+            link = self._by_url[raw.url] = Link(url=raw.url, role=role, text=text)
+            self.links.append(link)
+            return
+        if role == Role.SOURCE:
+            link.role = Role.SOURCE
+        link.text = link.text or text
 
     def add_first_source(self, raws: Iterable[RawLink]) -> None:
         """Add links: the first as source, the rest as related."""
@@ -186,11 +188,15 @@ class Rules:
                 for label in map(plain, _LABEL_SPLIT.split(field_value(line, offset)))
                 if label
             ]
+        fielded = name in SOURCE_FIELDS | LINK_FIELDS
+        label: str | None = None  # the item's bold label, read once, for links without text
         for raw in line.links:
-            if name in SOURCE_FIELDS | LINK_FIELDS and raw.start >= offset:
+            if fielded and raw.start >= offset:
                 draft.add(raw, Role.SOURCE)
-            else:
-                draft.add(raw, Role.RELATED, raw.text or self.item_label(line))
+                continue
+            if not raw.text and label is None:
+                label = self.item_label(line)
+            draft.add(raw, Role.RELATED, raw.text or label)
 
     @staticmethod
     def item_label(line: Line) -> str:

@@ -14,7 +14,8 @@ _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)>")
 _A_OPEN = re.compile(r"<a\b[^<>]*>", re.IGNORECASE)
 _A_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_COMMENT_END = re.compile(r"-->")
 _TITLE = re.compile(r"""^(\S+)\s+(?:"[^"]*"|'[^']*'|\([^()]*\))$""")
 _EMPHASIS = re.compile(r"\*\*|__|~~")
 _STAR = re.compile(r"(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])")
@@ -96,6 +97,7 @@ def tokens(s: str, refs: Mapping[str, str] | None = None) -> list[Token]:
     """Split one line of markdown into tokens, left to right."""
     refs = refs or {}
     pairs = _pairs(s)
+    closers = _Closers(_NextMatch(s, _A_CLOSE), _NextMatch(s, _COMMENT_END))
     out: list[Token] = []
     i = plain_start = 0
     n = len(s)
@@ -115,7 +117,7 @@ def tokens(s: str, refs: Mapping[str, str] | None = None) -> list[Token]:
         elif c == "[":
             tok = _bracket(s, i, refs, pairs)
         elif c == "<":
-            tok = _angle(s, i)
+            tok = _angle(s, i, closers)
         elif c in "hH" and _bare_start(s, i):
             tok = _bare(s, i)
         if tok is None:
@@ -135,20 +137,32 @@ def _bracket(s: str, i: int, refs: Mapping[str, str], pairs: _Pairs) -> Token | 
     close = pairs.brackets.get(i)
     if close is None:
         return None
-    inner = s[i + 1 : close]
     after = close + 1
     if after in pairs.parens:
         end = pairs.parens[after]
-        return Token("link", inner, _target(s[after + 1 : end]), i, end + 1)
+        return Token("link", s[i + 1 : close], _target(s[after + 1 : end]), i, end + 1)
+    if not refs:
+        return None
     if after in pairs.brackets:
         end = pairs.brackets[after]
-        url = refs.get(norm_label(s[after + 1 : end] or inner))
+        url = _ref(s, after + 1, end, refs) if end > after + 1 else _ref(s, i + 1, close, refs)
         if url is not None:
-            return Token("link", inner, url, i, end + 1)
-    url = refs.get(norm_label(inner))
+            return Token("link", s[i + 1 : close], url, i, end + 1)
+    url = _ref(s, i + 1, close, refs)
     if url is not None:
-        return Token("link", inner, url, i, after)
+        return Token("link", s[i + 1 : close], url, i, after)
     return None
+
+
+def _ref(s: str, start: int, end: int, refs: Mapping[str, str]) -> str | None:
+    """The URL defined for the label `s[start:end]`, else None.
+
+    No defined label holds a `]`, so a label that does (nested brackets) is not looked up:
+    looking up every level of `[[[...]]]` would cost the square of the line's length.
+    """
+    if s.rfind("]", start, end) != -1:
+        return None
+    return refs.get(norm_label(s[start:end]))
 
 
 def _target(raw: str) -> str:
@@ -160,8 +174,40 @@ def _target(raw: str) -> str:
     return titled.group(1) if titled else raw
 
 
-def _angle(s: str, i: int) -> Token | None:
-    """An autolink `<scheme:...>`, an HTML `<a href>` with its text, or any other tag."""
+class _NextMatch:
+    """The first match of a pattern at or after a position, remembered for the next question.
+
+    A line of ten thousand unclosed `<a>` tags or `<!--` asks once per tag; the positions only
+    grow, so each stretch of the line is searched once (not once per tag, up to _SCAN_LIMIT).
+    """
+
+    def __init__(self, s: str, pattern: re.Pattern[str]) -> None:
+        self.s, self.pattern = s, pattern
+        self.searched_from = -1  # where the remembered search started
+        self.found: re.Match[str] | None = None  # what it found (None: nothing from there on)
+
+    def at_or_after(self, pos: int) -> re.Match[str] | None:
+        """The first match starting at `pos` or later."""
+        remembered = 0 <= self.searched_from <= pos
+        if remembered and (self.found is None or self.found.start() >= pos):
+            return self.found
+        self.searched_from, self.found = pos, self.pattern.search(self.s, pos)
+        return self.found
+
+
+@dataclass
+class _Closers:
+    """Finders for the closing `</a>` and `-->` of one line's tags."""
+
+    anchor: _NextMatch
+    comment: _NextMatch
+
+
+def _angle(s: str, i: int, closers: _Closers) -> Token | None:
+    """An autolink `<scheme:...>`, an HTML `<a href>` with its text, or any other tag.
+
+    A closing `</a>` or `-->` counts only within _SCAN_LIMIT characters of its opening tag.
+    """
     m = _AUTOLINK.match(s, i, i + _SCAN_LIMIT)
     if m:
         return Token("auto", "", m.group(1), i, m.end())
@@ -170,10 +216,15 @@ def _angle(s: str, i: int) -> Token | None:
         href = _HREF.search(m.group(0))
         if href:
             url = html.unescape(next(g for g in href.groups() if g is not None)).strip()
-            close = _A_CLOSE.search(s, m.end(), m.end() + _SCAN_LIMIT)
-            if close:
+            close = closers.anchor.at_or_after(m.end())
+            if close and close.end() <= m.end() + _SCAN_LIMIT:
                 return Token("link", s[m.end() : close.start()], url, i, close.end())
             return Token("link", "", url, i, m.end())
+    if s.startswith("<!--", i):  # a comment; tokens() reads one line, so no newline within
+        close = closers.comment.at_or_after(i + 4)
+        if close and close.end() <= i + _SCAN_LIMIT:
+            return Token("tag", "", "", i, close.end())
+        return None
     m = _TAG.match(s, i, i + _SCAN_LIMIT)
     if m:
         return Token("tag", "", "", i, m.end())

@@ -72,7 +72,7 @@ TEXT, BLANK, HEADING, BREAK, SKIP = "text", "blank", "heading", "break", "skip"
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t\u3000]+(.*))?$")
 _BREAK = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_QUOTE = re.compile(r"^[ \t]{0,3}>[ \t]?")
+_QUOTES = re.compile(r"(?:[ \t]{0,3}>[ \t]?)+")  # every `>` marker of a line at once
 _ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)")
 _REFDEF = re.compile(
     r"""^ {0,3}\[([^\]^][^\]]*)\]:[ \t]*<?([A-Za-z][\w+.-]*:[^\s<>]+|[/#.][^\s<>]*)>?"""
@@ -188,6 +188,13 @@ def _mark_code(lines: list[Line]) -> None:
         bare = line.text.strip()
         if line.kind == TEXT and _FENCE.match(line.text) and not bare.strip(bare[0]):
             closers[bare[0]].append((k, len(bare)))
+    # longest[c][a]: the longest closer from candidate a on, so that a fence with no closer
+    # is known at once instead of by a scan of every later candidate (square time)
+    longest: dict[str, list[int]] = {}
+    for char, candidates in closers.items():
+        longest[char] = [0] * (len(candidates) + 1)
+        for a in range(len(candidates) - 1, -1, -1):
+            longest[char][a] = max(candidates[a][1], longest[char][a + 1])
     k = 0
     while k < len(lines):
         m = _FENCE.match(lines[k].text) if lines[k].kind == TEXT else None
@@ -197,7 +204,11 @@ def _mark_code(lines: list[Line]) -> None:
         fence = m.group(1)
         candidates = closers[fence[0]]
         at = bisect.bisect_right(candidates, (k, len(lines) + 1))
-        close = next((j for j, size in candidates[at:] if size >= len(fence)), k)
+        close = k
+        if longest[fence[0]][at] >= len(fence):
+            while candidates[at][1] < len(fence):  # the candidates passed lie inside the block
+                at += 1
+            close = candidates[at][0]
         for line in lines[k : close + 1]:
             line.kind = SKIP
         k = close + 1
@@ -258,11 +269,10 @@ def _classify(line: Line, refs: Mapping[str, str]) -> None:
         return
     else:
         body = text
-        q = _QUOTE.match(body)
-        while q:
+        quotes = _QUOTES.match(body)
+        if quotes:
             line.quote = True
-            body = body[q.end() :]
-            q = _QUOTE.match(body)
+            body = body[quotes.end() :]
         item = _ITEM.match(body)
         if item:
             line.item = True
