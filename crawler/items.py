@@ -69,6 +69,7 @@ class Link:
     role: Role
     text: str = ""  # anchor text or label, "" for a bare URL
     canonical_url: str | None = None  # filled by crawler.urls; None when the URL is unusable
+    link_id: str | None = None  # crawler.urls.url_id of the canonical URL; None when unusable
     error: str | None = None  # why the URL cannot be crawled (malformed, scheme), else None
 
 

@@ -2,7 +2,8 @@
 
 The format (hangye, meiri, ribao, else generic) is detected from the content: each format
 module reports the heading level of its entries and how many headings carry its signal, and
-the strongest signal wins. Pure module: no Scrapy.
+the strongest signal wins. Links come out finished: each has its canonical URL and link id
+(`crawler.urls`), or the error that makes it unusable. Pure module: no Scrapy.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from crawler.digests import generic, hangye, meiri, ribao
 from crawler.digests.entries import Draft
 from crawler.digests.inline import plain
 from crawler.digests.scan import DigestError, Doc, decode, scan
-from crawler.items import Digest
+from crawler.items import Digest, Entry, Link
+from crawler.urls import InvalidURL, canonicalize, url_id
 
 __all__ = ["DigestError", "digest_id", "parse_digest"]
 
@@ -42,6 +44,8 @@ def parse_digest(data: bytes, source: str) -> Digest:
         drafts = generic.everything(doc)  # no entries: the intro's links are all there is
     if not any(draft.links for draft in drafts):
         raise DigestError(f"{source}: not a markdown digest (no http(s) links)")
+    entries = [draft.entry(pos) for pos, draft in enumerate(drafts, 1)]
+    _finish_links(entries)
     return Digest(
         id=digest_id(source),
         source=source,
@@ -49,8 +53,27 @@ def parse_digest(data: bytes, source: str) -> Digest:
         format=fmt,
         title=_title(doc),
         date=_date(doc, source),
-        entries=[draft.entry(pos) for pos, draft in enumerate(drafts, 1)],
+        entries=entries,
     )
+
+
+def _finish_links(entries: list[Entry]) -> None:
+    """Give every link its canonical URL and link id, or the error that makes it unusable."""
+    done: dict[str, Link] = {}  # by URL as written: a digest often cites one URL twice
+    for entry in entries:
+        for link in entry.links:
+            known = done.get(link.url)
+            if known is not None:
+                link.canonical_url, link.link_id = known.canonical_url, known.link_id
+                link.error = known.error
+                continue
+            try:
+                link.canonical_url = canonicalize(link.url)
+            except InvalidURL as exc:
+                link.error = f"invalid URL: {exc}"
+            else:
+                link.link_id = url_id(link.canonical_url)
+            done[link.url] = link
 
 
 def _entries(doc: Doc) -> tuple[str, list[Draft]]:
