@@ -15,9 +15,9 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler import inputs
 from crawler.archive.index import FINAL
 from crawler.digests import DigestError, parse_digest
+from crawler.digests import sources as inputs
 from crawler.failures import describe_failure, describe_response, status_for_http
 from crawler.items import AttachmentOutcome, DigestRead, FetchOutcome
 from crawler.runtime import archive_for

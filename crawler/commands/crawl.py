@@ -8,9 +8,10 @@ from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from crawler import inputs, report
+from crawler import report
 from crawler.archive import Archive, layout
 from crawler.archive.lock import ArchiveError, ArchiveLock
+from crawler.digests import sources as inputs
 
 
 class Command(ScrapyCrawl):
