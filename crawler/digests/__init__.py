@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from crawler.digests import generic, hangye, meiri, ribao
 from crawler.digests.entries import Draft
-from crawler.digests.inline import plain
+from crawler.digests.inline import plain_text
 from crawler.digests.scan import DigestError, Doc, decode, scan
 from crawler.items import Digest, Entry, Link
 from crawler.urls import InvalidURL, canonicalize, url_id
@@ -41,7 +41,7 @@ def parse_digest(data: bytes, source: str) -> Digest:
     doc = scan(decode(data, source))
     fmt, drafts = _entries(doc)
     if not any(draft.links for draft in drafts):
-        drafts = generic.everything(doc)  # no entries: the intro's links are all there is
+        drafts = generic.every_block(doc)  # no entries: the intro's links are all there is
     if not any(draft.links for draft in drafts):
         raise DigestError(f"{source}: not a markdown digest (no http(s) links)")
     entries = [draft.entry(pos) for pos, draft in enumerate(drafts, 1)]
@@ -91,9 +91,9 @@ def _entries(doc: Doc) -> tuple[str, list[Draft]]:
 
 def _title(doc: Doc) -> str | None:
     """Front matter `title:`, else the title heading."""
-    title = plain(doc.meta.get("title", ""))
+    title = plain_text(doc.meta.get("title", ""))
     if not title and doc.title_line is not None:
-        title = plain(doc.title_line.content)
+        title = plain_text(doc.title_line.content)
     return title or None
 
 

@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from crawler.digests.inline import RawLink, plain
-from crawler.digests.scan import TEXT, Doc, Line, Section, blocks
+from crawler.digests.inline import RawLink, plain_text
+from crawler.digests.scan import Doc, Line, LineKind, Section, blocks
 from crawler.items import Entry, Link, Role
 
 
@@ -44,17 +44,17 @@ def block_title(block: list[Line]) -> str:
         return lead.text
     bold = _BOLD_LEAD.match(first.content)
     if bold:
-        text = plain(bold.group(2)).strip(_TRAILING)
+        text = plain_text(bold.group(2)).strip(_TRAILING)
         if text:
             return text
-    text = _EMPTY_PAIRS.sub("", plain(first.content, urls=False))  # where bare URLs were
+    text = _EMPTY_PAIRS.sub("", plain_text(first.content, urls=False))  # where bare URLs were
     text = _SPACES.sub(" ", text).strip(_TRAILING)
     return text if len(text) <= 120 else text[:120].rstrip() + "…"
 
 
 def heading_text(line: Line) -> str | None:
     """Plain text of a heading, None when empty."""
-    return plain(line.content) or None
+    return plain_text(line.content) or None
 
 
 # --- entry drafts ---------------------------------------------------------------------------
@@ -123,9 +123,9 @@ SOURCE_FIELDS = frozenset({"来源", "出处"})
 LINK_FIELDS = frozenset({"链接", "原文", "原文链接"})
 
 
-def field_of(line: Line) -> tuple[str, int] | None:
+def labelled_field(line: Line) -> tuple[str, int] | None:
     """`(name, offset of the value in content)` for a `**来源：**`-style field line."""
-    if line.kind != TEXT:
+    if line.kind != LineKind.TEXT:
         return None
     m = _FIELD.match(line.content)
     return (m.group(1), m.end()) if m else None
@@ -134,12 +134,12 @@ def field_of(line: Line) -> tuple[str, int] | None:
 def field_value(line: Line, offset: int) -> str:
     """The plain value of a field, up to the next `|` or bold field."""
     value = re.split(r"\s\|\s|\|\s*\*\*|\s\*\*", line.content[offset:], maxsplit=1)[0]
-    return plain(value)
+    return plain_text(value)
 
 
 def field_links(line: Line, names: frozenset[str]) -> list[RawLink]:
     """The links after the marker of a field named in `names`, else []."""
-    found = field_of(line)
+    found = labelled_field(line)
     if found is None or found[0] not in names:
         return []
     return [raw for raw in line.links if raw.start >= found[1]]
@@ -167,17 +167,17 @@ class Rules:
 
     def title(self, heading: Line) -> str:
         """The entry title from its heading."""
-        return plain(heading.content)
+        return plain_text(heading.content)
 
-    def start(self, heading: Line, section: str | None) -> Draft:
+    def open_entry(self, heading: Line, section: str | None) -> Draft:
         """A new entry from its heading; the heading's first link is a source."""
         draft = Draft(self.title(heading), section)
         draft.add_first_source(heading.links)
         return draft
 
-    def line(self, draft: Draft, line: Line) -> None:
+    def add_line(self, draft: Draft, line: Line) -> None:
         """Add a body line: 分类 sets the section, 来源 and 链接 give sources, the rest related."""
-        found = field_of(line)
+        found = labelled_field(line)
         name, offset = found if found else ("", 0)
         if name == "分类":
             draft.section = field_value(line, offset) or draft.section
@@ -185,7 +185,7 @@ class Rules:
             after = [raw for raw in line.links if raw.start >= offset]
             draft.labels += [raw.text for raw in after] or [
                 label
-                for label in map(plain, _LABEL_SPLIT.split(field_value(line, offset)))
+                for label in map(plain_text, _LABEL_SPLIT.split(field_value(line, offset)))
                 if label
             ]
         fielded = name in SOURCE_FIELDS | LINK_FIELDS
@@ -202,7 +202,7 @@ class Rules:
     def item_label(line: Line) -> str:
         """The bold label of a `- **label**: url` list item, else ""."""
         m = _ITEM_LABEL.match(line.content) if line.item else None
-        return plain(m.group(1)) if m else ""
+        return plain_text(m.group(1)) if m else ""
 
 
 def walk(doc: Doc, level: int, rules: Rules) -> list[Draft]:
@@ -218,10 +218,10 @@ def walk(doc: Doc, level: int, rules: Rules) -> list[Draft]:
             cur, outer = None, heading_text(head)
             drafts += block_drafts([head, *sec.lines] if head.links else sec.lines, outer)
         elif head.level == level and rules.is_entry(sec):
-            cur = rules.start(head, outer)
+            cur = rules.open_entry(head, outer)
             drafts.append(cur)
             for line in sec.lines:
-                rules.line(cur, line)
+                rules.add_line(cur, line)
         elif head.level == level:
             cur = None
             drafts += block_drafts(sec.lines, heading_text(head) or outer)
@@ -229,7 +229,7 @@ def walk(doc: Doc, level: int, rules: Rules) -> list[Draft]:
             for raw in head.links:
                 cur.add(raw, Role.RELATED)
             for line in sec.lines:
-                rules.line(cur, line)
+                rules.add_line(cur, line)
         else:
             drafts += block_drafts([head, *sec.lines], outer)
     if rules.promote:

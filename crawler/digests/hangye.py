@@ -17,6 +17,8 @@ def _signal(sec: Section) -> bool:
 
 
 class _Hangye(Rules):
+    """Sources are exactly the 来源 links; a 来源 line makes a heading an entry."""
+
     quick_min = 1  # `## 其他相关资讯` may list a single item
     promote = False  # sources are exactly the 来源 links
 

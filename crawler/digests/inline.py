@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 _PROMO_HOSTS = frozenset({"t.me", "www.t.me", "telegram.me", "www.telegram.me"})
 _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*)>")
@@ -23,13 +24,30 @@ _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _SPACES = re.compile(r"\s+")
 _SCAN_LIMIT = 4096  # longest autolink or HTML tag an inline scan looks at
 _BACKTICKS = re.compile(r"`+")
+#: What the pairing pass stops at: an escape (with the character it escapes), backticks, brackets.
+_PAIR_MARK = re.compile(r"\\[\s\S]?|`+|[\[\]()]")
+#: ASCII that continues a bare URL: printable, but not space or `<>"`|` (see _url_stop).
+_URL_ASCII = re.compile(r"[!#-;=?-_a-{}~]*")
+#: Where a token may start; every other character is plain text.
+_TOKEN_START = re.compile(r"[\\`!\[<hH]")
+
+
+class TokenKind(StrEnum):
+    """What a piece of one line is."""
+
+    TEXT = "text"
+    LINK = "link"  # [text](url), [text][ref], [ref], <a href>
+    URL = "url"  # a bare URL or an autolink <scheme:...>
+    IMAGE = "image"
+    CODE = "code"
+    TAG = "tag"  # any other HTML tag or comment
 
 
 @dataclass(frozen=True)
 class Token:
-    """A piece of one line: text, link, auto (bare URL / autolink), image, code or tag."""
+    """A piece of one line, with its place in it."""
 
-    kind: str
+    kind: TokenKind
     text: str
     url: str
     start: int
@@ -55,7 +73,7 @@ class _Pairs:
     parens: dict[int, int]
 
 
-def _pairs(s: str) -> _Pairs:
+def _pair_up(s: str) -> _Pairs:
     """Match code spans, brackets and parentheses of a line in one pass (escapes honoured)."""
     code: dict[int, int] = {}
     runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(s)]
@@ -72,16 +90,13 @@ def _pairs(s: str) -> _Pairs:
     parens: dict[int, int] = {}
     open_brackets: list[int] = []
     open_parens: list[int] = []
-    i, n = 0, len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
-            i += 2
-            continue
+    mark = _PAIR_MARK.search(s)
+    while mark:
+        i, c = mark.start(), mark.group()
+        after = mark.end()  # past an escape and its character, or a run of backticks
         if i in code:
-            i = code[i]
-            continue
-        if c == "[":
+            after = code[i]
+        elif c == "[":
             open_brackets.append(i)
         elif c == "]" and open_brackets:
             brackets[open_brackets.pop()] = i
@@ -89,50 +104,54 @@ def _pairs(s: str) -> _Pairs:
             open_parens.append(i)
         elif c == ")" and open_parens:
             parens[open_parens.pop()] = i
-        i += 1
+        mark = _PAIR_MARK.search(s, after)
     return _Pairs(code, brackets, parens)
 
 
 def tokens(s: str, refs: Mapping[str, str] | None = None) -> list[Token]:
     """Split one line of markdown into tokens, left to right."""
     refs = refs or {}
-    pairs = _pairs(s)
+    pairs = _pair_up(s)
     closers = _Closers(_NextMatch(s, _A_CLOSE), _NextMatch(s, _COMMENT_END))
     out: list[Token] = []
-    i = plain_start = 0
+    plain_start = 0
     n = len(s)
-    while i < n:
-        c = s[i]
+    start = _TOKEN_START.search(s)
+    while start:
+        i, c = start.start(), start.group()
         tok: Token | None = None
         if c == "\\":
-            i += 2
+            start = _TOKEN_START.search(s, i + 2)
             continue
         if i in pairs.code:
             end = pairs.code[i]
-            tok = Token("code", s[i:end].strip("`").strip(), "", i, end)
+            tok = Token(TokenKind.CODE, s[i:end].strip("`").strip(), "", i, end)
         elif c == "!" and s.startswith("![", i):
-            inner = _bracket(s, i + 1, refs, pairs)
+            inner = _bracket_link(s, i + 1, refs, pairs)
             if inner is not None:
-                tok = Token("image", inner.text, inner.url, i, inner.end)
+                tok = Token(TokenKind.IMAGE, inner.text, inner.url, i, inner.end)
         elif c == "[":
-            tok = _bracket(s, i, refs, pairs)
+            tok = _bracket_link(s, i, refs, pairs)
         elif c == "<":
-            tok = _angle(s, i, closers)
-        elif c in "hH" and _bare_start(s, i):
-            tok = _bare(s, i)
+            tok = _angle_token(s, i, closers)
+        elif c in "hH" and _bare_url_at(s, i):
+            tok = _bare_url(s, i)
         if tok is None:
-            i += 1
+            start = _TOKEN_START.search(s, i + 1)
             continue
         if tok.start > plain_start:
-            out.append(Token("text", s[plain_start : tok.start], "", plain_start, tok.start))
+            out.append(
+                Token(TokenKind.TEXT, s[plain_start : tok.start], "", plain_start, tok.start)
+            )
         out.append(tok)
-        i = plain_start = tok.end
+        plain_start = tok.end
+        start = _TOKEN_START.search(s, tok.end)
     if n > plain_start:
-        out.append(Token("text", s[plain_start:], "", plain_start, n))
+        out.append(Token(TokenKind.TEXT, s[plain_start:], "", plain_start, n))
     return out
 
 
-def _bracket(s: str, i: int, refs: Mapping[str, str], pairs: _Pairs) -> Token | None:
+def _bracket_link(s: str, i: int, refs: Mapping[str, str], pairs: _Pairs) -> Token | None:
     """`[text](target)`, `[text][ref]`, `[ref][]` or a defined `[ref]` starting at i."""
     close = pairs.brackets.get(i)
     if close is None:
@@ -140,21 +159,25 @@ def _bracket(s: str, i: int, refs: Mapping[str, str], pairs: _Pairs) -> Token | 
     after = close + 1
     if after in pairs.parens:
         end = pairs.parens[after]
-        return Token("link", s[i + 1 : close], _target(s[after + 1 : end]), i, end + 1)
+        return Token(TokenKind.LINK, s[i + 1 : close], _link_target(s[after + 1 : end]), i, end + 1)
     if not refs:
         return None
     if after in pairs.brackets:
         end = pairs.brackets[after]
-        url = _ref(s, after + 1, end, refs) if end > after + 1 else _ref(s, i + 1, close, refs)
+        url = (
+            _defined_url(s, after + 1, end, refs)
+            if end > after + 1
+            else _defined_url(s, i + 1, close, refs)
+        )
         if url is not None:
-            return Token("link", s[i + 1 : close], url, i, end + 1)
-    url = _ref(s, i + 1, close, refs)
+            return Token(TokenKind.LINK, s[i + 1 : close], url, i, end + 1)
+    url = _defined_url(s, i + 1, close, refs)
     if url is not None:
-        return Token("link", s[i + 1 : close], url, i, after)
+        return Token(TokenKind.LINK, s[i + 1 : close], url, i, after)
     return None
 
 
-def _ref(s: str, start: int, end: int, refs: Mapping[str, str]) -> str | None:
+def _defined_url(s: str, start: int, end: int, refs: Mapping[str, str]) -> str | None:
     """The URL defined for the label `s[start:end]`, else None.
 
     No defined label holds a `]`, so a label that does (nested brackets) is not looked up:
@@ -162,10 +185,10 @@ def _ref(s: str, start: int, end: int, refs: Mapping[str, str]) -> str | None:
     """
     if s.rfind("]", start, end) != -1:
         return None
-    return refs.get(norm_label(s[start:end]))
+    return refs.get(normalize_label(s[start:end]))
 
 
-def _target(raw: str) -> str:
+def _link_target(raw: str) -> str:
     """The URL of a link target: `<url>` unwrapped, a trailing "title" dropped, else as written."""
     raw = raw.strip()
     if raw.startswith("<") and ">" in raw:
@@ -203,14 +226,14 @@ class _Closers:
     comment: _NextMatch
 
 
-def _angle(s: str, i: int, closers: _Closers) -> Token | None:
+def _angle_token(s: str, i: int, closers: _Closers) -> Token | None:
     """An autolink `<scheme:...>`, an HTML `<a href>` with its text, or any other tag.
 
     A closing `</a>` or `-->` counts only within _SCAN_LIMIT characters of its opening tag.
     """
     m = _AUTOLINK.match(s, i, i + _SCAN_LIMIT)
     if m:
-        return Token("auto", "", m.group(1), i, m.end())
+        return Token(TokenKind.URL, "", m.group(1), i, m.end())
     m = _A_OPEN.match(s, i, i + _SCAN_LIMIT)
     if m:
         href = _HREF.search(m.group(0))
@@ -218,20 +241,21 @@ def _angle(s: str, i: int, closers: _Closers) -> Token | None:
             url = html.unescape(next(g for g in href.groups() if g is not None)).strip()
             close = closers.anchor.at_or_after(m.end())
             if close and close.end() <= m.end() + _SCAN_LIMIT:
-                return Token("link", s[m.end() : close.start()], url, i, close.end())
-            return Token("link", "", url, i, m.end())
+                return Token(TokenKind.LINK, s[m.end() : close.start()], url, i, close.end())
+            return Token(TokenKind.LINK, "", url, i, m.end())
     if s.startswith("<!--", i):  # a comment; tokens() reads one line, so no newline within
         close = closers.comment.at_or_after(i + 4)
         if close and close.end() <= i + _SCAN_LIMIT:
-            return Token("tag", "", "", i, close.end())
+            return Token(TokenKind.TAG, "", "", i, close.end())
         return None
     m = _TAG.match(s, i, i + _SCAN_LIMIT)
     if m:
-        return Token("tag", "", "", i, m.end())
+        return Token(TokenKind.TAG, "", "", i, m.end())
     return None
 
 
-def _bare_start(s: str, i: int) -> bool:
+def _bare_url_at(s: str, i: int) -> bool:
+    """True when an http(s) URL starts at i and does not continue a word, path or address."""
     head = s[i : i + 8].lower()
     if not (head.startswith("http://") or head == "https://"):
         return False
@@ -240,6 +264,7 @@ def _bare_start(s: str, i: int) -> bool:
 
 
 def _is_cjk(ch: str) -> bool:
+    """True for CJK text and punctuation (and general punctuation), which ends a bare URL."""
     o = ord(ch)
     return (
         0x2000 <= o <= 0x206F  # general punctuation: “ ” ‘ ’ … —
@@ -258,7 +283,7 @@ def _url_stop(ch: str) -> bool:
     return _is_cjk(ch) or unicodedata.category(ch)[0] in "PSZC"
 
 
-def _trim(url: str) -> str:
+def _trim_bare_url(url: str) -> str:
     """Strip trailing punctuation and unbalanced closing brackets from a bare URL."""
     surplus = {")": url.count(")") - url.count("("), "]": url.count("]") - url.count("[")}
     end = len(url)
@@ -274,17 +299,23 @@ def _trim(url: str) -> str:
     return url[:end]
 
 
-def _bare(s: str, i: int) -> Token | None:
-    j = i
-    while j < len(s) and not _url_stop(s[j]):
-        j += 1
-    url = _trim(s[i:j])
+def _bare_url(s: str, i: int) -> Token | None:
+    """The bare URL starting at i, trimmed; None when only the scheme is there."""
+    j, n = i, len(s)
+    while True:
+        run = _URL_ASCII.match(s, j)
+        j = run.end() if run else j
+        if j < n and not s[j].isascii() and not _url_stop(s[j]):
+            j += 1
+            continue
+        break
+    url = _trim_bare_url(s[i:j])
     if url.lower() in ("http://", "https://", "http:", "https:"):
         return None
-    return Token("auto", "", url, i, i + len(url))
+    return Token(TokenKind.URL, "", url, i, i + len(url))
 
 
-def norm_label(label: str) -> str:
+def normalize_label(label: str) -> str:
     """Normalise a reference label for lookup."""
     return _SPACES.sub(" ", label).strip().casefold()
 
@@ -305,7 +336,7 @@ def is_citable(url: str) -> bool:
     return host.lower() not in _PROMO_HOSTS
 
 
-def plain(
+def plain_text(
     s: str, refs: Mapping[str, str] | None = None, *, urls: bool = True, _depth: int = 0
 ) -> str:
     """Markdown/HTML stripped to plain text; link syntax keeps its text, images vanish."""
@@ -313,23 +344,23 @@ def plain(
         return _SPACES.sub(" ", s).strip()
     parts: list[str] = []
     for tok in tokens(s, refs):
-        if tok.kind == "text":
+        if tok.kind == TokenKind.TEXT:
             parts.append(_ESCAPE.sub(r"\1", _STAR.sub("", _EMPHASIS.sub("", tok.text))))
-        elif tok.kind == "link":
-            parts.append(plain(tok.text, refs, urls=urls, _depth=_depth + 1))
-        elif tok.kind == "auto" and urls:
+        elif tok.kind == TokenKind.LINK:
+            parts.append(plain_text(tok.text, refs, urls=urls, _depth=_depth + 1))
+        elif tok.kind == TokenKind.URL and urls:
             parts.append(tok.url)
-        elif tok.kind == "code":
+        elif tok.kind == TokenKind.CODE:
             parts.append(tok.text)
     return _SPACES.sub(" ", html.unescape("".join(parts))).strip()
 
 
 def _link_text(tok: Token, refs: Mapping[str, str]) -> str:
     """Anchor text of a link token; a linked image gives its alt text; "" when it is the URL."""
-    text = plain(tok.text, refs)
+    text = plain_text(tok.text, refs)
     if not text:
-        images = [t for t in tokens(tok.text, refs) if t.kind == "image"]
-        text = plain(images[0].text, refs) if images else ""
+        images = [t for t in tokens(tok.text, refs) if t.kind == TokenKind.IMAGE]
+        text = plain_text(images[0].text, refs) if images else ""
     return "" if text == tok.url else text
 
 
@@ -339,5 +370,5 @@ def extract_links(s: str, refs: Mapping[str, str] | None = None) -> list[RawLink
     return [
         RawLink(tok.url, _link_text(tok, refs), tok.start, tok.end)
         for tok in tokens(s, refs)
-        if tok.kind in ("link", "auto") and is_citable(tok.url)
+        if tok.kind in (TokenKind.LINK, TokenKind.URL) and is_citable(tok.url)
     ]

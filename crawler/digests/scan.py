@@ -12,8 +12,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from crawler.digests.inline import RawLink, extract_links, norm_label
+from crawler.digests.inline import RawLink, extract_links, normalize_label
 
 
 class DigestError(ValueError):
@@ -67,7 +68,16 @@ def _mostly_binary(text: str) -> bool:
 
 # --- lines and sections ---------------------------------------------------------------------
 
-TEXT, BLANK, HEADING, BREAK, SKIP = "text", "blank", "heading", "break", "skip"
+
+class LineKind(StrEnum):
+    """What a line is to the digest."""
+
+    TEXT = "text"  # a paragraph, list item or quote line (its kind is refined by classifying)
+    BLANK = "blank"
+    HEADING = "heading"
+    BREAK = "break"  # a thematic break: ---, ***, ___
+    SKIP = "skip"  # front matter, fenced code, reference definitions, comments, promotion
+
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t\u3000]+(.*))?$")
 _BREAK = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
@@ -97,7 +107,7 @@ class Line:
 
     no: int
     text: str
-    kind: str = TEXT
+    kind: LineKind = LineKind.TEXT
     level: int = 0  # heading level
     content: str = ""
     item: bool = False  # starts a list item
@@ -124,9 +134,10 @@ class Doc:
     sections: list[Section] = field(init=False)
 
     def __post_init__(self) -> None:
+        """Cut the lines into sections at their headings."""
         self.sections = [Section(None, [])]
         for line in self.lines:
-            if line.kind == HEADING:
+            if line.kind == LineKind.HEADING:
                 self.sections.append(Section(line, []))
             else:
                 self.sections[-1].lines.append(line)
@@ -155,7 +166,7 @@ def scan(text: str) -> Doc:
     refs = _ref_defs(lines)
     _mark_html(lines)
     for line in lines:
-        if line.kind == TEXT:
+        if line.kind == LineKind.TEXT:
             _classify(line, refs)
     return Doc(lines, meta, _title_line(lines))
 
@@ -177,7 +188,7 @@ def _front_matter(lines: list[Line]) -> dict[str, str]:
                 value = value[1:-1]
             meta.setdefault(m.group(1).lower(), value)
     for line in lines[: close + 1]:
-        line.kind = SKIP
+        line.kind = LineKind.SKIP
     return meta
 
 
@@ -186,7 +197,7 @@ def _mark_code(lines: list[Line]) -> None:
     closers: dict[str, list[tuple[int, int]]] = {"`": [], "~": []}  # (line index, length)
     for k, line in enumerate(lines):
         bare = line.text.strip()
-        if line.kind == TEXT and _FENCE.match(line.text) and not bare.strip(bare[0]):
+        if line.kind == LineKind.TEXT and _FENCE.match(line.text) and not bare.strip(bare[0]):
             closers[bare[0]].append((k, len(bare)))
     # longest[c][a]: the longest closer from candidate a on, so that a fence with no closer
     # is known at once instead of by a scan of every later candidate (square time)
@@ -197,7 +208,7 @@ def _mark_code(lines: list[Line]) -> None:
             longest[char][a] = max(candidates[a][1], longest[char][a + 1])
     k = 0
     while k < len(lines):
-        m = _FENCE.match(lines[k].text) if lines[k].kind == TEXT else None
+        m = _FENCE.match(lines[k].text) if lines[k].kind == LineKind.TEXT else None
         if not m:
             k += 1
             continue
@@ -210,7 +221,7 @@ def _mark_code(lines: list[Line]) -> None:
                 at += 1
             close = candidates[at][0]
         for line in lines[k : close + 1]:
-            line.kind = SKIP
+            line.kind = LineKind.SKIP
         k = close + 1
 
 
@@ -218,10 +229,10 @@ def _ref_defs(lines: list[Line]) -> dict[str, str]:
     """Collect (and skip) reference definitions `[label]: url`."""
     refs: dict[str, str] = {}
     for line in lines:
-        m = _REFDEF.match(line.text) if line.kind == TEXT else None
+        m = _REFDEF.match(line.text) if line.kind == LineKind.TEXT else None
         if m:
-            refs.setdefault(norm_label(m.group(1)), m.group(2))
-            line.kind = SKIP
+            refs.setdefault(normalize_label(m.group(1)), m.group(2))
+            line.kind = LineKind.SKIP
     return refs
 
 
@@ -229,13 +240,13 @@ def _mark_html(lines: list[Line]) -> None:
     """Skip HTML comments and promotional HTML blocks (Telegram cards, QR codes)."""
     k = 0
     while k < len(lines):
-        m = _HTML_BLOCK.match(lines[k].text) if lines[k].kind == TEXT else None
+        m = _HTML_BLOCK.match(lines[k].text) if lines[k].kind == LineKind.TEXT else None
         if not m or (m.group(1) and m.group(1).lower() not in _BLOCK_TAGS):
             k += 1
             continue
         comment = not m.group(1)
         end = k
-        while end + 1 < len(lines) and lines[end + 1].kind == TEXT:
+        while end + 1 < len(lines) and lines[end + 1].kind == LineKind.TEXT:
             if comment and "-->" in lines[end].text:
                 break
             if not comment and not lines[end + 1].text.strip():
@@ -246,18 +257,19 @@ def _mark_html(lines: list[Line]) -> None:
             mark in "\n".join(ln.text for ln in block).lower() for mark in _PROMO_MARKERS
         ):
             for line in block:
-                line.kind = SKIP
+                line.kind = LineKind.SKIP
         k = end + 1
 
 
 def _classify(line: Line, refs: Mapping[str, str]) -> None:
+    """Set a text line's kind, heading level, list and quote marks, content and links."""
     text = line.text
     if not text.strip():
-        line.kind = BLANK
+        line.kind = LineKind.BLANK
         return
     m = _HEADING.match(text)
     if m:
-        line.kind = HEADING
+        line.kind = LineKind.HEADING
         line.level = len(m.group(1))
         content = (m.group(2) or "").strip()
         bare = content.rstrip("#")
@@ -265,7 +277,7 @@ def _classify(line: Line, refs: Mapping[str, str]) -> None:
             content = bare.rstrip()
         line.content = content
     elif _BREAK.match(text):
-        line.kind = BREAK
+        line.kind = LineKind.BREAK
         return
     else:
         body = text
@@ -286,7 +298,7 @@ def _classify(line: Line, refs: Mapping[str, str]) -> None:
 
 def _title_line(lines: list[Line]) -> Line | None:
     """The digest's title: the first heading, when it alone has the shallowest level."""
-    heads = [ln for ln in lines if ln.kind == HEADING]
+    heads = [ln for ln in lines if ln.kind == LineKind.HEADING]
     if not heads:
         return None
     top = min(h.level for h in heads)
@@ -298,34 +310,38 @@ def blocks(lines: Iterable[Line]) -> list[list[Line]]:
     """Group lines into paragraphs, top-level list items (with nested ones) and quotes."""
     out: list[list[Line]] = []
     cur: list[Line] = []
-    kind = ""
+    block_kind = ""  # of the open block: item, quote or para
     blank = False
     for line in lines:
-        if line.kind in (SKIP, BREAK, HEADING) or (line.kind == BLANK and kind != "item"):
+        if line.kind in (LineKind.SKIP, LineKind.BREAK, LineKind.HEADING) or (
+            line.kind == LineKind.BLANK and block_kind != "item"
+        ):
             if cur:
                 out.append(cur)
-            cur, kind, blank = [], "", False
-            if line.kind == HEADING:
+            cur, block_kind, blank = [], "", False
+            if line.kind == LineKind.HEADING:
                 out.append([line])
             continue
-        if line.kind == BLANK:
+        if line.kind == LineKind.BLANK:
             blank = True
             continue
-        nested = kind == "item" and line.indent > cur[0].indent and (not blank or line.indent >= 2)
+        nested = (
+            block_kind == "item" and line.indent > cur[0].indent and (not blank or line.indent >= 2)
+        )
         if line.quote and not nested:
-            new = kind != "quote"
-            kind_next = "quote"
+            new = block_kind != "quote"
+            next_kind = "quote"
         elif line.item:
             new = not nested
-            kind_next = "item" if new else kind
+            next_kind = "item" if new else block_kind
         else:
-            new = not (nested or (kind in ("para", "quote", "item") and not blank))
-            kind_next = "para" if new else kind
+            new = not (nested or (block_kind in ("para", "quote", "item") and not blank))
+            next_kind = "para" if new else block_kind
         if new and cur:
             out.append(cur)
             cur = []
         cur.append(line)
-        kind, blank = kind_next, False
+        block_kind, blank = next_kind, False
     if cur:
         out.append(cur)
     return out
