@@ -319,6 +319,40 @@ def test_reference_links() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # brackets around a reference: the outer ones are text, the inner `[r]` the link
+        ("- 见 [[r]] 一文", [("https://ref.example.com/r", "r")]),
+        ("- [[[r]]](https://x.example.com/)", [("https://x.example.com/", "[r]")]),
+        ("- [标题][r] 与 [R ][]", [("https://ref.example.com/r", "标题")]),  # one URL, one link
+        ("- [[r]][r]", [("https://ref.example.com/r", "r")]),  # its text [r] is a reference too
+        ("- [r\\]]", []),  # an escaped `]` is no label either
+    ],
+)
+def test_reference_links_inside_brackets(line: str, expected: list[tuple[str, str]]) -> None:
+    text = f"# 日报\n\n[r]: https://ref.example.com/r\n\n{line}\n- [占位](https://p.example.com/)\n"
+    found = [
+        (lk.url, lk.text) for e in parse_digest(text.encode(), "x.md").entries for lk in e.links
+    ]
+    assert found == [*expected, ("https://p.example.com/", "占位")]
+
+
+def test_a_fence_closes_only_at_a_fence_as_long() -> None:
+    text = (
+        "# 日报\n\n"
+        "```` py\n- [代码里](https://code.example.com/1)\n```\n"  # too short: not closed here
+        "- [仍是代码](https://code.example.com/2)\n`````\n"  # a longer fence closes it
+        "- [正文](https://ok.example.com/1)\n"
+        "```` x\n"  # nothing below closes it: it skips only its own line
+        "- [正文二](https://ok.example.com/2)\n"
+        "~~~\n- [波浪线里](https://code.example.com/3)\n```\n~~~~\n"  # closed by ~~~~ only
+        "- [正文三](https://ok.example.com/3)\n"
+    )
+    found = [lk.url for e in parse_digest(text.encode(), "x.md").entries for lk in e.links]
+    assert found == [f"https://ok.example.com/{k}" for k in (1, 2, 3)]
+
+
 def test_gbk_file_is_decoded() -> None:
     digest = parse("gbk.md")
     assert digest.date == "2026-03-06"
