@@ -95,8 +95,6 @@ def _store_links(archive: object, digest: object, seen: set[str], rng: random.Ra
 
 def _record(archive: object, link_id: str, url: str, title: str, txt: str, body: bytes) -> None:
     """One archived link: WARC exchange, article, link record (as the store pipeline does)."""
-    from crawler.archive.store import now_iso
-
     fetched = time.time()
     headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]
     pointer = archive.warc.write_exchange(  # type: ignore[attr-defined]
@@ -111,48 +109,24 @@ def _record(archive: object, link_id: str, url: str, title: str, txt: str, body:
         fetched_at=fetched,
         ip="127.0.0.1",
     )
-    sha = hashlib.sha256(body).hexdigest()
-    article = {
-        "title": title,
-        "author": None,
-        "published": None,
-        "site": None,
-        "language": "zh",
-        "description": None,
-        "text": txt,
-        "extractor": "generic",
-        "images": [],
-        "extra": {},
-        "url": url,
-        "final_url": url,
-        "content_type": headers[0][1],
-        "fetched_at": now_iso(fetched),
-    }
-    fetch = {
-        "url": url,
-        "final_url": url,
-        "http_status": 200,
-        "content_type": headers[0][1],
-        "headers": [list(h) for h in headers],
-        "fetched_at": now_iso(fetched),
-        "ip": "127.0.0.1",
-        "redirects": [],
-        "aliases": [],
-        "body_bytes": len(body),
-        "body_sha256": sha,
-        "extractor": "generic",
-        "page_state": {"status": "archived", "reason": None, "extra": {}},
-    }
+    from crawler.items import Extracted, FetchOutcome, Status
+
     archive.record_outcome(  # type: ignore[attr-defined]
-        link_id,
-        url,
-        status="archived",
-        reason=None,
-        http_status=200,
-        fetch=fetch,
-        original=pointer,
-        article=article,
-        body_sha256=sha,
+        FetchOutcome(
+            link_id=link_id,
+            canonical_url=url,
+            status=Status.ARCHIVED,
+            http_status=200,
+            final_url=url,
+            content_type=headers[0][1],
+            headers=headers,
+            body=body,
+            fetched_at=fetched,
+            ip="127.0.0.1",
+            original=pointer,
+            body_sha256=hashlib.sha256(body).hexdigest(),
+            extracted=Extracted(title=title, language="zh", text=txt),
+        )
     )
 
 
@@ -163,7 +137,7 @@ def build(root: Path, articles: int, seed: int, read_from: Path) -> None:
     """
     from crawler.archive import Archive
     from crawler.digests import parse_digest
-    from crawler.urls import InvalidURL, canonicalize
+    from crawler.urls import InvalidURL, canonicalize, url_id
 
     rng = random.Random(seed)
     cites = [digestgen.Cite(_url(rng, i), text.title(rng)) for i in range(articles)]
@@ -181,6 +155,7 @@ def build(root: Path, articles: int, seed: int, read_from: Path) -> None:
                     for link in entry.links:
                         with contextlib.suppress(InvalidURL):
                             link.canonical_url = canonicalize(link.url)
+                            link.link_id = url_id(link.canonical_url)
                 archive.record_digest(digest, raw, time.time())
                 _store_links(archive, digest, seen, rng)
                 note = getattr(archive, "note_digest_file", None)  # the nightly fast path

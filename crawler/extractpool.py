@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from crawler.items import Extracted
+from crawler.items import Extracted, Status
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ def _child_env() -> dict[str, str]:
 
 
 def _failed(reason: str) -> Extracted:
-    return Extracted(status="failed", reason=reason, extractor="pool")
+    return Extracted(status=Status.FAILED, reason=reason, extractor="pool")
 
 
 # --------------------------------------------------------------------------------------------

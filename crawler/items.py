@@ -23,6 +23,7 @@ class Status(StrEnum):
     SKIPPED = "skipped"  # larger than DOWNLOAD_MAXSIZE and the like: never tried again
     REFUSED = "refused"  # robots.txt, or a private/loopback address
     INVALID = "invalid"  # a URL that cannot be used at all (malformed, unsupported scheme)
+    MISSING = "missing"  # a citation whose link record is missing from the archive (reader only)
 
 
 #: Statuses after which a link is never fetched again.
@@ -69,7 +70,7 @@ class Link:
     role: Role
     text: str = ""  # anchor text or label, "" for a bare URL
     canonical_url: str | None = None  # filled by crawler.urls; None when the URL is unusable
-    link_id: str | None = None  # crawler.urls.url_id of the canonical URL; None when unusable
+    link_id: str | None = None  # crawler.urls.url_id of canonical_url; None when unusable
     error: str | None = None  # why the URL cannot be crawled (malformed, scheme), else None
 
 
@@ -146,6 +147,8 @@ class FetchOutcome:
     extracted: Extracted | None = None
     body_sha256: str | None = None
     aliases: list[str] = field(default_factory=list)  # other canonical URLs of the same page
+    next_attempt: float | None = None  # Unix time a later run may try again (blocked links)
+    article_id: str | None = None  # the article it was stored as (set by the store)
 
 
 @dataclass

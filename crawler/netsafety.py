@@ -15,11 +15,11 @@ Two components enforce it:
   redirect hop is covered and DNS rebinding cannot slip in between check and connect. It is
   built from the process settings (project settings or ``-s``), never a spider's
   ``custom_settings``, and is not installed by ``CrawlerRunner``.
-* `NetworkSafetyMiddleware`, a downloader middleware placed right before the download (960):
-  refuses non-http(s) schemes and literal, localhost or numeric hosts with a `RefusedURL`
-  naming URL and reason, turns the resolver's refusals into the same, and counts them in the
-  ``sources/refused/<kind>`` stats. Responses that HttpCacheMiddleware (900) replays never
-  reach it, nor the resolver.
+* `crawler.middlewares.netsafety.NetworkSafetyMiddleware`, a downloader middleware placed right
+  before the download (960): refuses non-http(s) schemes and literal, localhost or numeric
+  hosts with a `RefusedURL` naming URL and reason, turns the resolver's refusals into the same,
+  and counts them in the ``sources/refused/<kind>`` stats. Responses that HttpCacheMiddleware
+  (900) replays never reach it, nor the resolver.
 """
 
 from __future__ import annotations
@@ -31,10 +31,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 import idna
-from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
+from scrapy.exceptions import IgnoreRequest
 from scrapy.resolver import CachingThreadedResolver, HostResolution
 from scrapy.utils.datatypes import LocalCache
-from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import DNSLookupError
@@ -48,7 +47,6 @@ from twisted.internet.interfaces import (
 from zope.interface import implementer
 
 if TYPE_CHECKING:
-    from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
     from twisted.internet.defer import Deferred
@@ -57,7 +55,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SETTING = "ALLOWED_PRIVATE_NETWORKS"
-STATS_PREFIX = "sources/refused"
 _UNHINTED = frozenset({"scheme", "numeric-host", "host"})  # kinds the setting cannot allow
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -81,7 +78,7 @@ class RefusedAddress(DNSLookupError):
         self.host, self.reason, self.kind = host, reason, kind
 
     def __str__(self) -> str:
-        return f"refused to resolve {self.host}: {self.reason}{_hint(self.kind)}"
+        return f"refused to resolve {self.host}: {self.reason}{hint(self.kind)}"
 
 
 @dataclass(frozen=True)
@@ -99,20 +96,23 @@ class Allowlist:
         names: set[str] = set()
         kept: list[str] = []
         for entry in entries:
+            network: IPNetwork
             if isinstance(entry, str):
-                entry = entry.strip()
-                if not entry:
+                text = entry.strip()
+                if not text:
                     continue
                 try:
-                    entry = ipaddress.ip_network(entry.strip("[]"), strict=False)
+                    network = ipaddress.ip_network(text.strip("[]"), strict=False)
                 except ValueError:
-                    if "/" in entry or ":" in entry:
-                        raise ValueError(f"{SETTING}: invalid network {entry!r}") from None
-                    names.add(_host_key(entry))
-                    kept.append(entry)
+                    if "/" in text or ":" in text:
+                        raise ValueError(f"{SETTING}: invalid network {text!r}") from None
+                    names.add(_host_key(text))
+                    kept.append(text)
                     continue
-            networks.append(entry)
-            kept.append(str(entry))
+            else:
+                network = entry
+            networks.append(network)
+            kept.append(str(network))
         return cls(tuple(networks), frozenset(names), tuple(kept))
 
     @classmethod
@@ -253,11 +253,11 @@ def _parse_numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(value)
 
 
-def _hint(kind: str) -> str:
+def hint(kind: str) -> str:
     return "" if kind in _UNHINTED else f" (set {SETTING} to allow)"
 
 
-def _log_allowlist(allowlist: Allowlist) -> None:
+def log_allowlist(allowlist: Allowlist) -> None:
     """Warn once per process that private networks are allowed."""
     if allowlist and allowlist.entries not in _logged_allowlists:
         _logged_allowlists.add(allowlist.entries)
@@ -286,7 +286,7 @@ class SafeResolver:
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: Any) -> Self:
         allowlist = Allowlist.from_settings(crawler.settings)
-        _log_allowlist(allowlist)
+        log_allowlist(allowlist)
         return cls(reactor, allowlist, cls.lookup_from_crawler(crawler, reactor))
 
     @classmethod
@@ -324,7 +324,7 @@ class SafeResolver:
                 resolutionReceiver.addressResolved(address)
 
         def failed(failure: Failure) -> None:
-            if not failure.check(DNSLookupError):
+            if not failure.check(DNSLookupError):  # type: ignore[no-untyped-call]
                 logger.error("Error resolving %s: %s", hostName, failure.getErrorMessage())
 
         d = self.resolve(hostName)
@@ -339,14 +339,20 @@ class SafeResolver:
             literal = ip_literal(host)
             if literal is not None:
                 return defer.succeed(literal)
-            return self.lookup.getHostByName(host).addCallback(ipaddress.ip_address)
+            looked_up: Deferred[IPAddress] = self.lookup.getHostByName(host).addCallback(
+                ipaddress.ip_address
+            )
+            return looked_up
         refusal = host_refusal(host, self.allowlist)
         if refusal is not None:
             return defer.fail(self._refused(host, refusal))
         literal = ip_literal(host)
         if literal is not None:
             return defer.succeed(literal)
-        return self.lookup.getHostByName(host).addCallback(self._check, host)
+        checked: Deferred[IPAddress] = self.lookup.getHostByName(host).addCallback(
+            self._check, host
+        )
+        return checked
 
     def _check(self, address: str, host: str) -> IPAddress:
         ip = ipaddress.ip_address(address)
@@ -363,46 +369,3 @@ class SafeResolver:
         error = RefusedAddress(host, reason, kind)
         logger.warning("%s", error)
         return error
-
-
-class NetworkSafetyMiddleware:
-    """Downloader middleware refusing URLs that could reach the crawling host's network."""
-
-    def __init__(self, crawler: Crawler):
-        self.crawler = crawler
-        self.allowlist = Allowlist.from_settings(crawler.settings)
-        _log_allowlist(self.allowlist)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
-
-    def process_request(self, request: Request) -> None:
-        """Raise RefusedURL for a non-http(s) scheme or a refused host spelling."""
-        refusal = self.url_refusal(request)
-        if refusal is not None:
-            raise self._refused(request, refusal)
-
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        """Turn a resolution that SafeResolver refused into RefusedURL (not retried)."""
-        if not isinstance(exception, CannotResolveHostError | DNSLookupError):
-            return
-        refusal = resolver_refusal(urlparse_cached(request).hostname or "")
-        if refusal is not None:
-            raise self._refused(request, refusal, log=False) from exception
-
-    def url_refusal(self, request: Request) -> Refusal | None:
-        """Check a request's URL by its spelling, without DNS."""
-        parts = urlparse_cached(request)
-        if parts.scheme not in ("http", "https"):
-            return "scheme", f"unsupported scheme {parts.scheme!r}"
-        return host_refusal(parts.hostname or "", self.allowlist)
-
-    def _refused(self, request: Request, refusal: Refusal, log: bool = True) -> RefusedURL:
-        kind, reason = refusal
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"{STATS_PREFIX}/{kind}")
-        message = f"refused {request.url}: {reason}{_hint(kind)}"
-        if log:
-            logger.warning("%s", message)
-        return RefusedURL(message)

@@ -32,8 +32,9 @@ BLOCKED_SITE_DELAY = 10.0
 ARTICLE_IMAGES_DOMAINS = ["mp.weixin.qq.com"]
 # At most this many images are stored per article.
 ARTICLE_IMAGES_MAX = 60
-# Also fetch and store the PDF of cited arXiv papers (the abs page is always archived).
-ARXIV_PDF = False
+# Also fetch and store the document form of articles whose site has one (an arXiv paper's PDF;
+# the abs page is always archived). See crawler.urls.documents.
+ARTICLE_DOCUMENTS = False
 # Pages of these hosts are read by another site's extractor: {"mirror.example:8080":
 # "mp.weixin.qq.com"} for mirrors of a site (and for tests, whose sites run on loopback).
 EXTRACT_AS: dict[str, str] = {}
@@ -53,11 +54,12 @@ PROGRESS_INTERVAL = 30.0
 MAX_ERROR_RATE = 0.5
 
 # Distributed mode: a Redis URL shares one frontier among several crawl processes
-# (crawler.distributed); they write into one archive. Empty: a single crawl, no Redis needed.
+# (crawler.extensions.distributed); they write into one archive. Empty: a single crawl, no
+# Redis needed.
 REDIS_URL = ""
 # Name shared by all processes of one distributed run (Redis keys); default: the UTC date.
 DISTRIBUTED_RUN = ""
-ADDONS = {"crawler.distributed.DistributedAddon": 0}
+ADDONS = {"crawler.extensions.distributed.DistributedAddon": 0}
 
 # --- politeness ---------------------------------------------------------------------------
 USER_AGENT = f"sources/{__version__} (+{CONTACT_URL})"
@@ -95,9 +97,9 @@ DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 # A body shorter than its Content-Length is a failure ("truncated body"), never stored as whole.
 DOWNLOAD_FAIL_ON_DATALOSS = True
 # Redirects followed per link; a longer chain ends `failed` "too many redirects", a URL about to
-# be requested a third time "redirect loop" (crawler.retry.RedirectGuardMiddleware).
+# be requested a third time "redirect loop" (crawler.middlewares.redirects).
 REDIRECT_MAX_TIMES = 10
-# Retries within a run (crawler.retry.BackoffRetryMiddleware): at most RETRY_TIMES per fetch,
+# Retries within a run (crawler.middlewares.retry): at most RETRY_TIMES per fetch,
 # after RETRY_BACKOFF_BASE * 2**n seconds (capped at RETRY_BACKOFF_MAX), or after Retry-After
 # for 429 and 503. A Retry-After over RETRY_AFTER_MAX seconds is not waited for: the link ends
 # `blocked` and the next run that may try it comes after it.
@@ -124,25 +126,34 @@ RETRY_EXCEPTIONS = [
 
 # --- components ---------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
-    # retries that fit the failure (Retry-After, backoff), in place of Scrapy's
+    # 500-599: retries and what they count
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.retry.BackoffRetryMiddleware": 550,
-    # Scrapy's redirect middlewares, ending loops and long chains with a reason
+    "crawler.middlewares.retry.BackoffRetryMiddleware": 550,  # Retry-After, backoff, bounded
+    "crawler.middlewares.sizes.SizesMiddleware": 555,  # names bodies cut for DOWNLOAD_MAXSIZE
+    # 580-699: Scrapy's redirect middlewares, ending loops and long chains with a reason
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "crawler.retry.MetaRefreshGuardMiddleware": 580,
+    "crawler.middlewares.redirects.MetaRefreshGuardMiddleware": 580,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
-    "crawler.retry.RedirectGuardMiddleware": 600,
-    # close to the network, so it sees every hop's bytes as served (before decompression)
-    "crawler.warcrecorder.WarcRecorderMiddleware": 950,
+    "crawler.middlewares.redirects.RedirectGuardMiddleware": 600,
+    # 900-999: close to the network
+    # every hop's bytes as served (before decompression)
+    "crawler.middlewares.warcrecorder.WarcRecorderMiddleware": 950,
     # last before the download: refuses non-http(s) and private/loopback hosts on every hop
-    "crawler.netsafety.NetworkSafetyMiddleware": 960,
+    "crawler.middlewares.netsafety.NetworkSafetyMiddleware": 960,
 }
 # Resolves names and refuses private, loopback, link-local ... addresses where connections are
 # made, so a redirect hop or a DNS rebinding cannot dodge the check (ALLOWED_PRIVATE_NETWORKS).
 TWISTED_DNS_RESOLVER = "crawler.netsafety.SafeResolver"
 EXTENSIONS = {
-    "crawler.report.RunReport": 500,
+    # opens ARCHIVE_DIR once per crawl; built before the engine, so a held archive fails fast
+    "crawler.extensions.archive.ArchiveExtension": 100,
+    # the one site back-off (Retry-After waits, pages that block the crawler)
+    "crawler.extensions.backoff.SiteBackoff": 110,
+    # progress lines, runs/<id>.json, the summary and the run's verdict (exit code)
+    "crawler.extensions.report.RunReport": 500,
 }
+# The run report, its summary and the exit code that tells cron whether the run failed.
+RUN_REPORT_ENABLED = True
 ITEM_PIPELINES = {
     # 100-199: read the page
     "pipelines.extract.ExtractPipeline": 100,
@@ -150,8 +161,11 @@ ITEM_PIPELINES = {
     "pipelines.normalize.NormalizePipeline": 200,
     # 300-399: decide what is new
     "pipelines.dedupe.DedupePipeline": 300,
-    # 900-999: write the archive
+    # 400-499: decide what each fetch ends as
+    "pipelines.settle.SettlePipeline": 400,
+    # 900-999: write the archive, then fetch what belongs to its articles
     "pipelines.store.StorePipeline": 900,
+    "pipelines.attachments.AttachmentsPipeline": 950,
 }
 
 LOG_LEVEL = "INFO"

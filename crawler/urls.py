@@ -291,3 +291,9 @@ def arxiv_id(url: str) -> str | None:
     if len(ids) == 1 and (one := ARXIV_ID.fullmatch(ids[0].strip())):
         return one.group("id")
     return None
+
+
+def documents(url: str) -> list[str]:
+    """Other forms of the article at `url` worth storing beside it: an arXiv paper's PDF."""
+    paper = arxiv_id(url)
+    return [f"https://arxiv.org/pdf/{paper}"] if paper else []

@@ -1,4 +1,9 @@
-"""The `sources` spider: reads digests, fetches every link they cite that is not archived yet."""
+"""The `sources` spider: reads digests, fetches every link they cite that is not archived yet.
+
+Routing only: digests go to the parser (`crawler.digests`), the archive says which links are
+due (`Archive.link_due`), answers become `FetchOutcome` items (`crawler.outcomes`), and the
+item pipelines read, settle and store them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import scrapy
 from scrapy import signals
@@ -15,17 +20,21 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.archive.index import FINAL
+from crawler import stats
+from crawler.archive import Archive
 from crawler.digests import DigestError, parse_digest
 from crawler.digests import sources as inputs
-from crawler.failures import describe_failure, describe_response, status_for_http
-from crawler.items import AttachmentOutcome, DigestRead, FetchOutcome
-from crawler.runtime import archive_for
+from crawler.extensions import required
+from crawler.extensions.archive import ArchiveExtension
+from crawler.items import DigestRead, FetchOutcome, Link
+from crawler.middlewares.warcrecorder import last_hop
+from crawler.outcomes import describe_failure, describe_response
 from crawler.urls import InvalidURL, canonicalize, url_id
 
 logger = logging.getLogger(__name__)
 
-_HTTP_ERRORS = list(range(400, 600))
+#: Statuses whose responses come back to the callback rather than as HttpError.
+HTTP_ERRORS = list(range(400, 600))
 
 
 class SourcesSpider(scrapy.Spider):
@@ -33,7 +42,6 @@ class SourcesSpider(scrapy.Spider):
 
     name = "sources"
     sources: list[str]  # resolved digest files and URLs
-    max_attempts: int
     scheduled: set[int]  # link ids requested in this run, as 64-bit numbers (small in memory)
 
     def __init__(self, digests: str | None = None, **kwargs: Any):
@@ -41,19 +49,25 @@ class SourcesSpider(scrapy.Spider):
         self.digests_arg = digests
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourcesSpider:
-        spider: SourcesSpider = super().from_crawler(crawler, *args, **kwargs)
-        spec = spider.digests_arg or crawler.settings.get("DIGESTS")
-        # Validated here, before anything is opened: a wrong path fails the run at once.
-        spider.sources = inputs.resolve(spec)
-        archive_for(crawler)  # take the archive's lock now: a held or unwritable archive fails fast
-        spider.max_attempts = crawler.settings.getint("MAX_ATTEMPTS_PER_URL")
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """Built by Scrapy; a digests argument that names nothing fails the crawl at once."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.sources = inputs.resolve(spider.digests_arg or crawler.settings.get("DIGESTS"))
         spider.scheduled = set()
         return spider
 
+    @property
+    def archive(self) -> Archive:
+        """The crawl's open archive."""
+        return required(self.crawler, ArchiveExtension).archive
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key, count)
+
     async def start(self) -> AsyncIterator[Any]:
-        archive = archive_for(self.crawler)
-        stats = self.crawler.stats
+        """Digests first (files read here, URLs fetched), then links due from earlier runs."""
+        archive = self.archive
         logger.info("reading %d digest source(s) into %s", len(self.sources), archive.root)
         for source in self.sources:
             if source.startswith(("http://", "https://")):
@@ -69,7 +83,7 @@ class SourcesSpider(scrapy.Spider):
                 info = Path(source).stat()
                 file_stat = (info.st_size, info.st_mtime_ns)
                 if archive.digest_file_unchanged(source, *file_stat):
-                    stats.inc_value("sources/digests/unchanged")
+                    self._inc(stats.DIGESTS_UNCHANGED)
                     continue
                 raw = Path(source).read_bytes()
             except OSError as exc:
@@ -81,14 +95,15 @@ class SourcesSpider(scrapy.Spider):
                 yield item
         # Links cited earlier that still need work: resumed after a crash, or retried.
         resumed = 0
-        for link_id, url in archive.due_links(self.max_attempts):
+        for link_id, url in archive.due_links():
             request = self.fetch(link_id, url)
             if request is not None:
                 resumed += 1
                 await self._room_for_more()
                 yield request
         if resumed:
-            stats.set_value("sources/links/resumed", resumed)
+            assert self.crawler.stats is not None
+            self.crawler.stats.set_value(stats.LINKS_RESUMED, resumed)
 
     async def _room_for_more(self) -> None:
         """Wait while downloads are saturated and the scheduler still holds requests.
@@ -103,25 +118,28 @@ class SourcesSpider(scrapy.Spider):
 
     # -- digests -------------------------------------------------------------------------
     def parse_digest_response(self, response: Response) -> Iterator[Any]:
+        """A digest fetched by URL."""
         yield from self.read_digest(response.body, response.meta["digest_source"])
 
     def digest_failed(self, failure: Failure) -> None:
-        self._digest_error(failure.request.meta["digest_source"], describe_failure(failure)[1])
+        """A digest URL that could not be fetched."""
+        request = failure.request  # type: ignore[attr-defined]
+        self._digest_error(request.meta["digest_source"], describe_failure(failure)[1])
 
     def _digest_error(self, source: str, why: str) -> None:
         logger.error("digest %s: %s", source, why)
-        self.crawler.stats.inc_value("sources/digests/failed")
-        errors = self.crawler.stats.get_value("sources/digests/errors") or []
-        self.crawler.stats.set_value("sources/digests/errors", [*errors, f"{source}: {why}"])
+        assert self.crawler.stats is not None
+        self._inc(stats.DIGESTS_FAILED)
+        errors = self.crawler.stats.get_value(stats.DIGESTS_ERRORS) or []
+        self.crawler.stats.set_value(stats.DIGESTS_ERRORS, [*errors, f"{source}: {why}"])
 
     def read_digest(
         self, raw: bytes, source: str, file_stat: tuple[int, int] | None = None
     ) -> Iterator[Any]:
         """Parse one digest, yield it for storage and a request for each link to fetch."""
-        stats = self.crawler.stats
-        archive = archive_for(self.crawler)
+        archive = self.archive
         if archive.digest_seen(hashlib.sha256(raw).hexdigest()):
-            stats.inc_value("sources/digests/unchanged")
+            self._inc(stats.DIGESTS_UNCHANGED)
             logger.debug("digest %s: unchanged since it was read, skipped", source)
             if file_stat is not None:
                 archive.note_digest_file(source, *file_stat)
@@ -131,65 +149,48 @@ class SourcesSpider(scrapy.Spider):
         except DigestError as exc:
             self._digest_error(source, str(exc))
             return
-        stats.inc_value("sources/digests/read")
-        stats.inc_value("sources/entries", len(digest.entries))
-        for entry in digest.entries:
-            for link in entry.links:
-                stats.inc_value(f"sources/links/cited/{link.role}")
-                try:
-                    link.canonical_url = canonicalize(link.url)
-                except InvalidURL as exc:
-                    link.error = f"invalid URL: {exc}"
-                    stats.inc_value("sources/links/invalid")
-        logger.info(
-            "digest %s: %d entries, %d links",
-            source,
-            len(digest.entries),
-            sum(len(e.links) for e in digest.entries),
-        )
+        self._inc(stats.DIGESTS_READ)
+        self._inc(stats.ENTRIES, len(digest.entries))
+        links = [link for entry in digest.entries for link in entry.links]
+        for link in links:
+            _finish(link)
+            self._inc(stats.cited(link.role))
+            if link.error:
+                self._inc(stats.LINKS_INVALID)
+        logger.info("digest %s: %d entries, %d links", source, len(digest.entries), len(links))
         yield DigestRead(digest=digest, raw=raw, read_at=time.time(), file_stat=file_stat)
-        for entry in digest.entries:
-            for link in entry.links:
-                if link.canonical_url:
-                    request = self.fetch(url_id(link.canonical_url), link.canonical_url)
-                    if request is not None:
-                        yield request
+        for link in links:
+            if link.link_id and link.canonical_url:
+                request = self.fetch(link.link_id, link.canonical_url)
+                if request is not None:
+                    yield request
 
     # -- cited pages ---------------------------------------------------------------------
     def fetch(self, link_id: str, url: str) -> scrapy.Request | None:
-        """A request for a link unless it is archived, scheduled already, or out of attempts."""
-        stats = self.crawler.stats
+        """A request for a link unless it is scheduled already or the archive says not now."""
         key = int(link_id[:16], 16)
         if key in self.scheduled:
-            stats.inc_value("sources/links/duplicate_in_run")
+            self._inc(stats.LINKS_DUPLICATE_IN_RUN)
             return None
-        archive = archive_for(self.crawler)
-        state = archive.index.link(link_id)
-        if state is not None and (
-            state["status"] in FINAL
-            or state["attempts"] >= self.max_attempts
-            or (state["next_attempt"] or 0) > time.time()
-        ):
-            stats.inc_value(f"sources/links/skipped/{state['status']}")
-            return None
-        alias = archive.index.alias(url)
-        if alias is not None and alias != link_id:
-            stats.inc_value("sources/links/skipped/alias")
+        why = self.archive.link_due(link_id, url)
+        if why is not None:
+            self._inc(stats.not_fetched(why))
             return None
         self.scheduled.add(key)
-        stats.inc_value("sources/links/scheduled")
+        self._inc(stats.LINKS_SCHEDULED)
         return scrapy.Request(
             url,
             callback=self.parse_page,
             errback=self.fetch_failed,
-            meta={"link_id": link_id, "canonical_url": url, "handle_httpstatus_list": _HTTP_ERRORS},
+            meta={"link_id": link_id, "canonical_url": url, "handle_httpstatus_list": HTTP_ERRORS},
         )
 
     def parse_page(self, response: Response) -> Iterator[FetchOutcome]:
+        """A cited page answered: what was served, for the pipelines to read and store."""
         meta = response.meta
-        hops = meta.get("warc_hops") or []
         status, reason = describe_response(response)
         ip = getattr(response, "ip_address", None)
+        content_type = response.headers.get(b"Content-Type")
         yield FetchOutcome(
             link_id=meta["link_id"],
             canonical_url=meta["canonical_url"],
@@ -197,7 +198,7 @@ class SourcesSpider(scrapy.Spider):
             reason=reason,
             http_status=response.status,
             final_url=response.url,
-            content_type=_header(response, b"Content-Type"),
+            content_type=content_type.decode("latin-1") if content_type else None,
             headers=[
                 (k.decode("latin-1"), v.decode("latin-1"))
                 for k, vs in response.headers.items()
@@ -207,65 +208,30 @@ class SourcesSpider(scrapy.Spider):
             fetched_at=time.time(),
             ip=str(ip) if ip else None,
             redirects=list(meta.get("redirect_urls", [])),
-            original=hops[-1] if hops else None,
-        )
-
-    # -- attachments: images of WeChat articles, arXiv PDFs -------------------------------
-    def attachment(self, article_id: str, url: str, referer: str | None) -> scrapy.Request:
-        """A request for an attachment of a stored article (scheduled by the store)."""
-        return scrapy.Request(
-            url,
-            callback=self.parse_attachment,
-            errback=self.attachment_failed,
-            headers={"Referer": referer} if referer else None,
-            meta={
-                "attachment_of": article_id,
-                "attachment_url": url,
-                "handle_httpstatus_list": _HTTP_ERRORS,
-            },
-            dont_filter=True,
-            priority=-1,
-        )
-
-    def parse_attachment(self, response: Response) -> Iterator[AttachmentOutcome]:
-        hops = response.meta.get("warc_hops") or []
-        status, reason = status_for_http(response.status)
-        yield AttachmentOutcome(
-            article_id=response.meta["attachment_of"],
-            url=response.meta["attachment_url"],
-            status=status or "archived",
-            reason=reason,
-            http_status=response.status,
-            content_type=_header(response, b"Content-Type"),
-            size=len(response.body),
-            original=hops[-1] if hops else None,
-        )
-
-    def attachment_failed(self, failure: Failure) -> Iterator[AttachmentOutcome]:
-        status, reason = describe_failure(failure)
-        meta = failure.request.meta
-        yield AttachmentOutcome(
-            article_id=meta["attachment_of"],
-            url=meta["attachment_url"],
-            status=status,
-            reason=reason,
+            original=last_hop(meta),
         )
 
     def fetch_failed(self, failure: Failure) -> Iterator[FetchOutcome]:
-        request = failure.request
+        """A cited page did not answer (or was refused): why, for the pipelines to store."""
+        request = failure.request  # type: ignore[attr-defined]
         status, reason = describe_failure(failure)
-        hops = request.meta.get("warc_hops") or []
-        logger.info("%s: %s (%s)", request.url, status, reason)
         yield FetchOutcome(
             link_id=request.meta["link_id"],
             canonical_url=request.meta["canonical_url"],
             status=status,
             reason=reason,
             redirects=list(request.meta.get("redirect_urls", [])),
-            original=hops[-1] if hops else None,
+            original=last_hop(request.meta),
         )
 
 
-def _header(response: Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
+def _finish(link: Link) -> None:
+    """Fill a parsed link's canonical URL and id (until the parser does it itself)."""
+    if link.link_id or link.error:
+        return
+    try:
+        link.canonical_url = canonicalize(link.url)
+    except InvalidURL as exc:
+        link.error = f"invalid URL: {exc}"
+        return
+    link.link_id = url_id(link.canonical_url)

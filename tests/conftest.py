@@ -131,3 +131,74 @@ def sentences(topic: str, n: int = 6) -> list[str]:
         f"系统的实验，并与现有方法做了细致的对比分析，结果显示新方法在第{i}项指标上明显领先。"
         for i in range(1, n + 1)
     ]
+
+
+def project_settings(**overrides: Any) -> dict[str, Any]:
+    """The project's settings (crawler/settings.py) with `overrides`, for in-process crawlers."""
+    from crawler import settings as project
+
+    found = {name: getattr(project, name) for name in dir(project) if name.isupper()}
+    return {**found, "EXTRACT_WORKERS": 0, "PROGRESS_INTERVAL": 0, **overrides}
+
+
+def project_crawler(tmp_path: Path, spidercls: Any = None, **overrides: Any) -> Any:
+    """A crawler built as `scrapy crawl` builds it (extensions included), never crawling.
+
+    Its archive lives in `tmp_path / "archive"` and is open; close it with `close_archive`.
+    """
+    from scrapy.utils.test import get_crawler
+
+    settings = project_settings(ARCHIVE_DIR=str(tmp_path / "archive"), **overrides)
+    return get_crawler(spidercls, settings_dict=settings)
+
+
+def archive_of(crawler: Any) -> Any:
+    """The open archive of a crawler built by `project_crawler`."""
+    from crawler.extensions import required
+    from crawler.extensions.archive import ArchiveExtension
+
+    return required(crawler, ArchiveExtension).archive
+
+
+def close_archive(crawler: Any) -> None:
+    """Close the archive of a crawler built by `project_crawler`."""
+    from crawler.extensions.archive import ArchiveExtension
+
+    extension = crawler.get_extension(ArchiveExtension)
+    if extension is not None:
+        extension.close()
+
+
+def record_fetch(
+    archive: Any,
+    url: str,
+    *,
+    status: str,
+    reason: str | None = None,
+    http_status: int | None = None,
+    text: str | None = None,
+    title: str | None = None,
+    body_sha256: str | None = None,
+    next_attempt: float | None = None,
+    original: Any = None,
+) -> str | None:
+    """Record in `archive` a settled fetch of canonical `url` ending so; the article id."""
+    from crawler.items import Extracted, FetchOutcome, Status
+    from crawler.urls import url_id
+
+    extracted = None
+    if text is not None:
+        extracted = Extracted(status=Status(status), title=title, text=text)
+    return archive.record_outcome(  # type: ignore[no-any-return]
+        FetchOutcome(
+            link_id=url_id(url),
+            canonical_url=url,
+            status=Status(status),
+            reason=reason,
+            http_status=http_status,
+            extracted=extracted,
+            body_sha256=body_sha256,
+            next_attempt=next_attempt,
+            original=original,
+        )
+    )

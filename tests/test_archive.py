@@ -15,16 +15,18 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archive import Archive
 from crawler.archive.verify import verify
-from crawler.archive.warcfile import good_prefix, scan
-from crawler.items import Digest, Entry, Link
+from crawler.archive.warcread import good_prefix, scan
+from crawler.items import Digest, Entry, Link, Role
 from crawler.urls import url_id
-from tests.conftest import REPO
+from tests.conftest import REPO, record_fetch
 
 URL = "https://www.example.com/news/1.html"
 
 
 def _digest(source: str = "/tmp/d1.md", urls: tuple[str, ...] = (URL,)) -> Digest:
-    links = [Link(url=u, role="source", text="x", canonical_url=u) for u in urls]
+    links = [
+        Link(url=u, role=Role.SOURCE, text="x", canonical_url=u, link_id=url_id(u)) for u in urls
+    ]
     return Digest(
         id="d1",
         source=source,
@@ -51,14 +53,14 @@ def _fill(root: Path) -> Archive:
         fetched_at=time.time(),
         ip="127.0.0.1",
     )
-    archive.record_outcome(
-        url_id(URL),
+    record_fetch(
+        archive,
         URL,
         status="archived",
-        reason=None,
         http_status=200,
         original=pointer,
-        article={"title": "T", "text": "hello world"},
+        title="T",
+        text="hello world",
         body_sha256="cd" * 32,
     )
     return archive
@@ -180,8 +182,7 @@ def test_reindex_rebuilds_the_index_from_files(tmp_path: Path) -> None:
     for extra in tmp_path.glob("index.sqlite3-*"):
         extra.unlink()
     archive = Archive(tmp_path).open()
-    state = archive.index.link(url_id(URL))
-    assert state is not None and state["status"] == "archived"
+    assert archive.link_status(url_id(URL)) == "archived"
     assert archive.digest_seen("ab" * 32)
     archive.close()
 

@@ -1,7 +1,11 @@
-"""Extractors: fixtures per site and page state, encodings, odd inputs, the real saved pages."""
+"""Extractors: `extract()` on fixtures per site and page state, odd inputs, the real saved pages.
+
+The units have their own modules: test_extractors_decode, _dates, _scripts, _weixin.
+"""
 
 from __future__ import annotations
 
+import ast
 import json
 import pickle
 import random
@@ -11,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from crawler.extractors import REGISTRY, arxiv_id, extract, extractor_for
-from crawler.extractors.base import js_string, parse_date
-from crawler.extractors.weixin import long_link
-from crawler.items import Extracted
+import crawler.extractors
+from crawler.extractors import REGISTRY, extract, extractor_for
+from crawler.items import Extracted, Status
+from crawler.urls import arxiv_id
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pages"
 SHARED_PAGES = Path(__file__).resolve().parents[1].parent / "shared" / "pages"
@@ -45,7 +49,7 @@ def test_fixture(path: Path) -> None:
     spec, result = load(path)
     expected = spec["expected"]
     assert result.status == expected["status"], result.reason
-    if result.status == "archived":
+    if result.status == Status.ARCHIVED:
         for key in ("title", "published", "author"):
             assert key in expected, f"{path.name}: archived fixtures state {key}"
     for key, value in expected.items():
@@ -57,7 +61,7 @@ def test_fixture(path: Path) -> None:
     for sentence in (spec.get("opening"), spec.get("closing")):
         if sentence:
             assert sentence in result.text
-    if result.status == "archived":
+    if result.status == Status.ARCHIVED:
         for snippet in (*BOILERPLATE, *spec.get("absent", ())):
             assert snippet not in result.text, snippet
         if spec.get("body"):  # paragraphs stay apart, one a line
@@ -73,21 +77,6 @@ def test_every_registered_domain_has_a_fixture() -> None:
         assert any(h == domain or h.endswith("." + domain) for h in hosts), domain
 
 
-def test_every_weixin_page_state_has_a_fixture() -> None:
-    names = {p.stem for p in (FIXTURES / "mp.weixin.qq.com").glob("*.json")}
-    wanted = {
-        "deleted",
-        "violation",
-        "complaint",
-        "expired",
-        "rate-limit",
-        "verification",
-        "migrated",
-        "image-text",
-    }
-    assert wanted <= names, wanted - names
-
-
 def test_registry_matches_host_and_parent_domains() -> None:
     assert extractor_for("https://www.qbitai.com/2026/02/1.html").name == "qbitai"
     assert extractor_for("https://qbitai.com/2026/02/1.html").name == "qbitai"
@@ -100,92 +89,20 @@ def test_registry_matches_host_and_parent_domains() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Encodings
-
-ZH = [
-    "本市首批人工智能应用示范场景名单日前公布，共有二十个项目入选，覆盖医疗、交通、制造等领域。",
-    "市科技局有关负责人表示，将对入选项目给予资金和算力支持，并组织企业开展供需对接活动。",
-    "专家认为，示范场景的建设有助于推动新技术在实体经济中的落地应用，形成可复制的经验。",
-]
-TW = [
-    "本市首批人工智慧應用示範場景名單日前公佈，共有二十個項目入選，涵蓋醫療、交通、製造等領域。",
-    "市科技局有關負責人表示，將對入選項目給予資金和算力支援，並組織企業開展供需對接活動。",
-    "專家認為，示範場景的建設有助於推動新技術在實體經濟中的落地應用，形成可複製的經驗。",
-]
-
-
-def page(title: str, paragraphs: list[str], head: str = "", nav: str = "首页 新闻") -> str:
-    """A small news page."""
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (
-        f"<html><head>{head}<title>{title}</title></head><body><div class='nav'>{nav}</div>"
-        f"<h1>{title}</h1><div class='article'>{body}</div></body></html>"
-    )
-
-
-@pytest.mark.parametrize(
-    ("encoding", "content_type", "head"),
-    [
-        ("gbk", "text/html; charset=gbk", ""),  # header only
-        ("gbk", "text/html", '<meta http-equiv="Content-Type" content="text/html; charset=gbk">'),
-        ("gbk", None, ""),  # undeclared
-        ("gb18030", "text/html; charset=gb2312", ""),  # gb2312 read as gb18030
-        ("utf-8", "text/html; charset=utf-8", ""),
-        ("utf-8", None, ""),
-    ],
-)
-def test_simplified_chinese_encodings(encoding: str, content_type: str | None, head: str) -> None:
-    paragraphs = [*ZH, "镕铄㐀𠀀这一段含有超出 GB2312 的字符。"] if encoding == "gb18030" else ZH
-    body = page("示范场景名单公布", paragraphs, head).encode(encoding)
-    result = extract("https://news.example.cn/a.html", body, content_type)
-    assert result.status == "archived"
-    assert result.title == "示范场景名单公布"
-    for paragraph in paragraphs[:3]:
-        assert paragraph in result.text
-    if encoding == "gb18030":
-        assert "镕铄㐀𠀀" in result.text
-
-
-@pytest.mark.parametrize("head", ['<meta charset="big5">', ""])
-def test_big5_declared_or_detected(head: str) -> None:
-    body = page("示範場景名單公佈", TW, head, nav="首頁 新聞").encode("big5")
-    result = extract("https://news.example.tw/a.html", body, "text/html")
-    assert result.status == "archived"
-    assert result.title == "示範場景名單公佈"
-    assert TW[0] in result.text
-
-
-def test_wrong_charset_header_is_overruled_by_the_bytes() -> None:
-    body = page("示范场景名单公布", ZH).encode("gbk")
-    result = extract("https://news.example.cn/a.html", body, "text/html; charset=utf-8")
-    assert result.title == "示范场景名单公布"
-    assert ZH[1] in result.text
-
-
-def test_invalid_utf8_bytes_are_replaced_not_fatal() -> None:
-    body = page("示范场景名单公布", ZH).encode("utf-8")
-    broken = body.replace("专家认为".encode(), b"\xff\xfe\xc3")
-    result = extract("https://news.example.cn/a.html", broken, "text/html; charset=utf-8")
-    assert result.status == "archived"
-    assert ZH[0] in result.text
-    assert result.extra["encoding"] == "utf-8"
-
-
-# ---------------------------------------------------------------------------------------------
 # Odd inputs: never raise
 
 
 def test_empty_body_fails() -> None:
     for body in (b"", b"   \n", None):
         result = extract("https://example.com/", body, "text/html")  # type: ignore[arg-type]
-        assert result.status == "failed"
+        assert result.status == Status.FAILED
         assert result.reason == "empty body"
 
 
 def test_pdf_behind_html_url_is_a_binary() -> None:
     body = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
     result = extract("https://example.com/paper.html", body, "text/html; charset=utf-8")
-    assert (result.status, result.extractor, result.text) == ("archived", "binary", "")
+    assert (result.status, result.extractor, result.text) == (Status.ARCHIVED, "binary", "")
     assert result.extra["content_type"] == "application/pdf"
     arxiv = extract("https://arxiv.org/pdf/2602.01234v2", body, "application/pdf")
     assert arxiv.extra == {"content_type": "application/pdf", "arxiv_id": "2602.01234"}
@@ -203,7 +120,7 @@ def test_images_and_binaries_are_archived_untouched() -> None:
 def test_json_and_plain_text_are_kept_as_is() -> None:
     data = '{"title": "模型", "n": 1}'
     result = extract("https://api.example.com/x", data.encode(), "application/json")
-    assert (result.status, result.extractor, result.text) == ("archived", "text", data)
+    assert (result.status, result.extractor, result.text) == (Status.ARCHIVED, "text", data)
     plain = extract("https://example.com/a.txt", "第一行\n第二行".encode(), "text/plain")
     assert plain.text == "第一行\n第二行"
 
@@ -225,7 +142,7 @@ def test_broken_markup_never_raises(body: bytes) -> None:
     for url in ("https://example.com/a", "https://mp.weixin.qq.com/s/x", "https://arxiv.org/abs/1"):
         result = extract(url, body, "text/html")
         assert isinstance(result, Extracted)
-        assert result.status in ("archived", "gone", "blocked", "failed")
+        assert result.status in (Status.ARCHIVED, Status.GONE, Status.BLOCKED, Status.FAILED)
 
 
 def test_garbage_bytes_never_raise() -> None:
@@ -236,7 +153,7 @@ def test_garbage_bytes_never_raise() -> None:
             result = extract("https://example.com/x", body, content_type)
             assert isinstance(result, Extracted)
     garbled = extract("https://example.com/x", bytes(range(128, 256)) * 200, "text/html")
-    assert garbled.status in ("failed", "archived")
+    assert garbled.status in (Status.FAILED, Status.ARCHIVED)
 
 
 def test_huge_page_is_extracted() -> None:
@@ -246,7 +163,7 @@ def test_huge_page_is_extracted() -> None:
     )
     body = f"<html><body><article>{paragraphs}</article></body></html>".encode()
     result = extract("https://example.com/huge", body, "text/html; charset=utf-8")
-    assert result.status == "archived"
+    assert result.status == Status.ARCHIVED
     assert len(result.text) > 100_000
 
 
@@ -261,7 +178,7 @@ def test_extract_is_picklable_and_runs_in_a_process_pool() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers
+# crawler.urls.arxiv_id, which the arXiv extractor reads ids with
 
 
 @pytest.mark.parametrize(
@@ -288,61 +205,6 @@ def test_arxiv_id(url: str, expected: str | None) -> None:
     assert arxiv_id(url) == expected
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("1581517074", "2020-02-12T22:17:54+08:00"),
-        ("2020-02-12 22:17", "2020-02-12T22:17:00+08:00"),
-        ("2024/1/25 8:02:33", "2024-01-25T08:02:33+08:00"),
-        ("2020-02-12", "2020-02-12"),
-        ("2020年2月12日", "2020-02-12"),
-        ("2026年2月5日 14:03", "2026-02-05T14:03:00+08:00"),
-        ("2025-10-16T17:59:37Z", "2025-10-16T17:59:37+00:00"),
-        ("2025-10-17T00:00:00-04:00", "2025-10-17T00:00:00-04:00"),
-        ("Thu, 17 Jun 2021 15:45:54 UTC", "2021-06-17T15:45:54+00:00"),
-        ("17 Jun 2021", "2021-06-17"),
-        ("昨天", None),
-        ("3小时前", None),
-        ("", None),
-        ("2020-13-45", None),
-    ],
-)
-def test_parse_date(value: str, expected: str | None) -> None:
-    assert parse_date(value) == expected
-
-
-def test_js_string_reads_wechat_page_variables() -> None:
-    source = """
-    var biz = ""||"MjM5NzE1NTMyNg==";
-    var title = 'A &amp; B'.html(false);
-    var nickname = htmlDecode("机器之心");
-    var msg_desc = "第一行\\x0a第二行";
-    window.cgiDataNew = { nick_name: JsDecode('账号\\x26名'), create_time: '1700000000' * 1 };
-    var author_id = "x";
-    """
-    assert js_string(source, "biz") == "MjM5NzE1NTMyNg=="
-    assert js_string(source, "title") == "A & B"
-    assert js_string(source, "nickname") == "机器之心"
-    assert js_string(source, "msg_desc") == "第一行\n第二行"
-    assert js_string(source, "nick_name") == "账号&名"
-    assert js_string(source, "create_time") == "1700000000"
-    assert js_string(source, "author") is None
-    assert js_string(source, "nick_name", declared=True) is None
-
-
-def test_long_link_keeps_the_four_identifying_params() -> None:
-    link = (
-        "http://mp.weixin.qq.com/s?__biz=MzI2MzEwNTY3OQ==&amp;mid=2648978231&amp;idx=1&amp;"
-        "sn=dd091611fcf1aa0c2aef9655f13e7731&amp;chksm=f2506ed7#rd"
-    )
-    assert long_link(link) == (
-        "https://mp.weixin.qq.com/s?__biz=MzI2MzEwNTY3OQ==&mid=2648978231"
-        "&idx=1&sn=dd091611fcf1aa0c2aef9655f13e7731"
-    )
-    assert long_link("http://mp.weixin.qq.com/s?__biz=MzI=&mid=1&idx=1&sn=") is None
-    assert long_link("") is None
-
-
 # ---------------------------------------------------------------------------------------------
 # Real saved pages (../shared/pages), against their hand-read ground truth
 
@@ -363,22 +225,64 @@ def truth_rows() -> list[dict[str, Any]]:
 
 REAL = truth_rows()
 
+#: Real pages the extractors still read wrong, by file: issue 14 ("Real pages as they are")
+#: reads them right and takes its mark off each (strict: a page read right fails its mark).
+ISSUE_14 = {
+    "wechat/wx_share_img_02.html": "image-share page (page_share_img): its text is only in "
+    "cgiDataNew.content_noencode (JsDecode strings); we keep 20 characters of UI chrome",
+    "wechat/wx_share_img_c01.html": "image-share page (page_share_img) with plain '...' "
+    "literals in cgiDataNew: its text is lost, we keep 30 characters of UI chrome",
+    "wechat/wx_share_text_02.html": "text-share page without a title of its own: the whole text "
+    "(og:title, msg_title) is taken as the title, and the text in text_page_info is lost",
+    "wechat/wx_share_text_c01.html": "text-share page (page_share_text): its text is only in "
+    "cgiDataNew (content_noencode, text_page_info); we keep the account name and two commas",
+}
+
+
+def real_params() -> list[Any]:
+    """One pytest param per real page, marked as an expected failure where issue 14 says."""
+    return [
+        pytest.param(
+            row,
+            id=row["file"],
+            marks=[
+                pytest.mark.xfail(
+                    strict=True,
+                    raises=AssertionError,
+                    reason=f"issue 14 (Real pages as they are): {ISSUE_14[row['file']]}",
+                )
+            ]
+            if row["file"] in ISSUE_14
+            else [],
+        )
+        for row in REAL
+    ]
+
+
+def test_issue_14_marks_name_real_pages() -> None:
+    if not REAL:
+        pytest.skip(f"real saved pages not found at {SHARED_PAGES}")
+    assert set(ISSUE_14) <= {row["file"] for row in REAL}
+
 
 @pytest.mark.skipif(not REAL, reason=f"real saved pages not found at {SHARED_PAGES}")
-@pytest.mark.parametrize("row", REAL, ids=lambda r: r["file"])
+@pytest.mark.parametrize("row", real_params())
 def test_real_page(row: dict[str, Any]) -> None:
     url = row["url"] or DEFAULT_URLS[row["file"].split("/")[0]]
     result = extract(url, (SHARED_PAGES / row["file"]).read_bytes(), None)
     kind = row["kind"]
     if kind == "expired":
-        assert result.status == "gone"
+        assert result.status == Status.GONE
         assert "链接已过期" in (result.reason or "")
+    elif kind == "gone":  # deleted or taken down: the reason quotes what the page says
+        assert result.status == Status.GONE
+        assert flat(row["body_first_sentence"]) in flat(result.reason)
     elif kind == "listing":
-        assert result.status == "failed"
+        assert result.status == Status.FAILED
         assert "not an article" in (result.reason or "")
         assert result.title == row["title"]
     else:  # article, paywall_truncated, api_atom
-        assert result.status == "archived", result.reason
+        assert result.status == Status.ARCHIVED, result.reason
         assert result.title == row["title"]
         assert (result.published or "")[:10] == row["published"]
         if row["body_first_sentence"]:
@@ -389,16 +293,119 @@ def test_real_page(row: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("html", "status", "words"),
     [
-        ("<title>页面不存在</title><h1>404</h1><p>抱歉，您访问的页面不存在。</p>", "gone", "404"),
-        ("<title>Just a moment...</title><p>Checking your browser.</p>", "blocked", "Just a"),
-        ("<title>知乎</title><p>登录后查看更多内容</p>", "blocked", "登录后查看"),
-        ("<title>x</title><div class='nav'><a href='/'>首页</a></div>", "failed", "no text"),
+        (
+            "<title>页面不存在</title><h1>404</h1><p>抱歉，您访问的页面不存在。</p>",
+            Status.GONE,
+            "404",
+        ),
+        ("<title>Just a moment...</title><p>Checking your browser.</p>", Status.BLOCKED, "Just a"),
+        ("<title>知乎</title><p>登录后查看更多内容</p>", Status.BLOCKED, "登录后查看"),
+        ("<title>x</title><div class='nav'><a href='/'>首页</a></div>", Status.FAILED, "no text"),
     ],
 )
-def test_generic_page_states(html: str, status: str, words: str) -> None:
+def test_generic_page_states(html: str, status: Status, words: str) -> None:
     body = (
         f"<html><head>{html.split('</title>')[0]}</title></head><body>{html.split('</title>')[1]}"
     )
     result = extract("https://example.com/page", f"{body}</body></html>".encode(), "text/html")
     assert result.status == status
     assert words in (result.reason or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# The package's own rules
+
+PACKAGE = Path(crawler.extractors.__file__).resolve().parent
+MODULES = sorted(PACKAGE.glob("*.py"))
+
+
+def imports(path: Path) -> set[str]:
+    """Absolute names a module imports (`from a.b import c` gives "a.b" and "a.b.c")."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def room_graph() -> dict[str, set[str]]:
+    """Which module of crawler.extractors imports which ("__init__" for the package itself)."""
+    rooms = {path.stem for path in MODULES}
+    graph: dict[str, set[str]] = {}
+    for path in MODULES:
+        found = set()
+        for name in imports(path):
+            if name == "crawler.extractors":
+                found.add("__init__")
+            elif name.startswith("crawler.extractors."):
+                room = name.split(".")[2]
+                found.add(room if room in rooms else "__init__")
+        graph[path.stem] = found - {path.stem}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of the graph as the list of its nodes, or None when it has none."""
+    done: set[str] = set()
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        if node in trail:
+            return [*trail[trail.index(node) :], node]
+        if node in done:
+            return None
+        for nxt in sorted(graph.get(node, ())):
+            cycle = visit(nxt, [*trail, node])
+            if cycle:
+                return cycle
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        cycle = visit(start, [])
+        if cycle:
+            return cycle
+    return None
+
+
+def test_find_cycle_finds_one_and_only_one() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_extractors_package_has_no_import_cycle() -> None:
+    graph = room_graph()
+    assert {"base", "body", "decode", "page", "weixin"} <= set(graph)  # the walk saw the rooms
+    assert "page" in graph["base"]
+    assert find_cycle(graph) is None
+    assert not [room for room, found in graph.items() if room != "__init__" and "__init__" in found]
+
+
+def test_extractors_import_nothing_from_scrapy() -> None:
+    for path in MODULES:
+        scrapy = [n for n in imports(path) if n.split(".")[0] in ("scrapy", "twisted")]
+        assert not scrapy, f"{path.name} imports {scrapy}"
+
+
+def test_no_status_word_is_spelled_in_the_extractors() -> None:
+    words = {str(status) for status in Status}
+    for path in MODULES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        spelled = [
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value in words
+        ]
+        assert not spelled, f"{path.name} spells {spelled}: use crawler.items.Status"
+
+
+def test_every_extractor_has_a_name_of_its_own() -> None:
+    extractors = {*REGISTRY.values(), crawler.extractors.GENERIC}
+    names = [extractor.name for extractor in extractors]
+    assert len(names) == len(set(names)), names
+    assert crawler.extractors.GENERIC.name == "generic"
+    assert not hasattr(crawler.extractors.Extractor, "name")  # the base is no extractor itself

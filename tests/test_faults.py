@@ -30,8 +30,8 @@ from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from twisted.python.failure import Failure
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.failures import describe_failure
-from crawler.retry import retry_after_seconds
+from crawler.outcomes import describe_failure
+from crawler.throttle import retry_after_seconds
 from tests.conftest import FAST, REPO, citations, run_crawl
 from tests.faultserver import ENCODED, FaultServer, gzip_bomb
 

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from crawler.archive import Archive
-from crawler.archive.index import _SCHEMA, FINAL, INDEX_VERSION, Index
-from crawler.items import Digest, Entry, Link
+from crawler.archive.index import _SCHEMA, Index
+from crawler.archive.tally import VERSION as INDEX_VERSION
+from crawler.items import FINAL, Digest, Entry, Link, Role
 from crawler.urls import url_id
+from tests.conftest import record_fetch
 
 STATUSES = ("pending", "archived", "gone", "blocked", "failed", "skipped", "refused")
 
@@ -56,7 +58,7 @@ def check(index: Index) -> None:
             index.db, now, max_attempts
         )
     counted = dict(index.db.execute("SELECT key, n FROM tally WHERE kind = 'links' AND n > 0"))
-    assert counted == index.status_counts()
+    assert counted == dict(index.db.execute("SELECT status, count(*) FROM links GROUP BY status"))
 
 
 def test_counters_follow_every_kind_of_write(tmp_path: Path) -> None:
@@ -185,7 +187,14 @@ def test_an_index_made_without_counters_is_migrated(tmp_path: Path) -> None:
 
 def _digest(digest_id: str, urls: list[str | None], sha: str) -> Digest:
     links = [
-        Link(url=u or "javascript:void(0)", role="source", text="x", canonical_url=u) for u in urls
+        Link(
+            url=u or "javascript:void(0)",
+            role=Role.SOURCE,
+            text="x",
+            canonical_url=u,
+            link_id=url_id(u) if u else None,
+        )
+        for u in urls
     ]
     entries = [Entry(position=i, title=f"e{i}", links=[lk]) for i, lk in enumerate(links, 1)]
     return Digest(
@@ -208,11 +217,9 @@ def test_counters_through_the_archive_and_reindex(tmp_path: Path) -> None:
     )
     archive.record_digest(_digest("d2", [urls[1], urls[2], urls[3]], "a2" * 32), b"2", time.time())
     check(index)
-    archive.record_outcome(
-        url_id(urls[1]), urls[1], status="gone", reason="HTTP 404", http_status=404
-    )
-    archive.record_outcome(
-        url_id(urls[2]), urls[2], status="failed", reason="timeout", next_attempt=time.time() + 3600
+    record_fetch(archive, urls[1], status="gone", reason="HTTP 404", http_status=404)
+    record_fetch(
+        archive, urls[2], status="failed", reason="timeout", next_attempt=time.time() + 3600
     )
     check(index)
     # d1 changed: urls[0] no longer cited by anyone, urls[4] new
@@ -225,7 +232,7 @@ def test_counters_through_the_archive_and_reindex(tmp_path: Path) -> None:
     check(index)
     assert index.citation_tally() == before
     # the triggers are back after the rebuild: later writes are counted
-    archive.record_outcome(url_id(urls[4]), urls[4], status="archived", reason=None)
+    record_fetch(archive, urls[4], status="archived")
     check(index)
     assert index.citation_tally()["links_by_status"]["archived"] == 1
     archive.close()

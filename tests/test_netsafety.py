@@ -29,9 +29,9 @@ from twisted.internet.error import DNSLookupError
 from werkzeug import Response
 
 from crawler import netsafety
+from crawler.middlewares.netsafety import NetworkSafetyMiddleware
 from crawler.netsafety import (
     Allowlist,
-    NetworkSafetyMiddleware,
     RefusedAddress,
     RefusedURL,
     SafeResolver,
@@ -408,7 +408,7 @@ class StubbedSafeResolver(SafeResolver):
 
 SAFE_RESOLVER = "crawler.netsafety.SafeResolver"
 STUB_RESOLVER = "stubdns.StubbedSafeResolver"
-MIDDLEWARE = '{"crawler.netsafety.NetworkSafetyMiddleware": 960}'
+MIDDLEWARE = '{"crawler.middlewares.netsafety.NetworkSafetyMiddleware": 960}'
 
 
 def crawl(

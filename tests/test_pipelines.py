@@ -14,18 +14,25 @@ from typing import Any
 import pytest
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from scrapy.utils.test import get_crawler
 
 from crawler import settings as project
 from crawler.archive import atomic, layout
-from crawler.items import Digest, DigestRead, Entry, Extracted, FetchOutcome, Link
-from crawler.runtime import archive_for
+from crawler.items import Digest, DigestRead, Entry, Extracted, FetchOutcome, Link, Role
 from crawler.urls import canonicalize, url_id
+from pipelines.attachments import AttachmentsPipeline
 from pipelines.dedupe import DedupePipeline
 from pipelines.extract import ExtractPipeline
 from pipelines.normalize import NormalizePipeline, clean_field, clean_text, iso_date
+from pipelines.settle import SettlePipeline
 from pipelines.store import StorePipeline
-from tests.conftest import article_html, sentences
+from tests.conftest import (
+    archive_of,
+    article_html,
+    close_archive,
+    project_crawler,
+    record_fetch,
+    sentences,
+)
 
 URL = "https://www.example.com/news/1.html"
 URL2 = "https://www.example.com/news/2.html"
@@ -34,17 +41,8 @@ WECHAT_LONG = "https://mp.weixin.qq.com/s?__biz=MzI3MTA0MTk1MA==&mid=2652599999&
 
 
 def make_crawler(tmp_path: Path, **settings: Any) -> Crawler:
-    """A configured crawler that never crawls; the project's values for the settings used."""
-    return get_crawler(
-        settings_dict={
-            "ARCHIVE_DIR": str(tmp_path / "archive"),
-            "WARC_MAX_BYTES": project.WARC_MAX_BYTES,
-            "BLOCKED_BACKOFF": project.BLOCKED_BACKOFF,
-            "BLOCKED_SITE_DELAY": project.BLOCKED_SITE_DELAY,
-            "EXTRACT_WORKERS": 0,
-            **settings,
-        }
-    )
+    """A crawler built with the project's settings and extensions that never crawls."""
+    return project_crawler(tmp_path, **settings)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -52,7 +50,18 @@ def crawler(tmp_path: Path) -> Iterator[Crawler]:
     """A crawler whose archive (under tmp_path) is closed after the test."""
     crawler = make_crawler(tmp_path)
     yield crawler
-    archive_for(crawler).close()
+    close_archive(crawler)
+
+
+def archive_for(crawler: Crawler) -> Any:
+    """The crawler's open archive."""
+    return archive_of(crawler)
+
+
+def write(crawler: Crawler, item: Any) -> Any:
+    """What the pipelines after reading do with an item: settle (400) then store (900)."""
+    settled = SettlePipeline.from_crawler(crawler).process_item(item)
+    return StorePipeline.from_crawler(crawler).process_item(settled)
 
 
 def stat(crawler: Crawler, key: str) -> Any:
@@ -61,7 +70,13 @@ def stat(crawler: Crawler, key: str) -> Any:
 
 def digest(*urls: str, digest_id: str = "d1") -> Digest:
     links = [
-        Link(url=u, role="source", text=f"link {i}", canonical_url=canonicalize(u))
+        Link(
+            url=u,
+            role=Role.SOURCE,
+            text=f"link {i}",
+            canonical_url=canonicalize(u),
+            link_id=url_id(canonicalize(u)),
+        )
         for i, u in enumerate(urls, 1)
     ]
     return Digest(
@@ -265,14 +280,13 @@ def test_dedupe_drops_a_link_already_archived(crawler: Crawler) -> None:
     """An outcome for a link the archive index holds as archived is dropped and counted."""
     archive = archive_for(crawler)
     archive.record_digest(digest(URL, URL2), b"# digest\n", time.time())
-    link_id = url_id(URL)
-    archive.record_outcome(
-        link_id,
+    record_fetch(
+        archive,
         URL,
         status="archived",
-        reason=None,
         http_status=200,
-        article={"title": "T", "text": "hello"},
+        title="T",
+        text="hello",
         body_sha256="cd" * 32,
     )
     pipeline = DedupePipeline.from_crawler(crawler)
@@ -287,7 +301,7 @@ def test_dedupe_drops_a_link_already_archived(crawler: Crawler) -> None:
 @pytest.mark.parametrize("status", ["failed", "blocked", "gone"])
 def test_dedupe_keeps_a_link_not_archived(crawler: Crawler, status: str) -> None:
     """A link recorded with another status than archived goes on to the store."""
-    archive_for(crawler).record_outcome(url_id(URL), URL, status=status, reason="x")
+    record_fetch(archive_for(crawler), URL, status=status, reason="x")
     item = served(URL)
     assert DedupePipeline.from_crawler(crawler).process_item(item) is item
     assert stat(crawler, "sources/dropped/already_archived") is None
@@ -354,7 +368,7 @@ def test_dedupe_passes_other_items(crawler: Crawler) -> None:
     assert DedupePipeline.from_crawler(crawler).process_item(item) is item
 
 
-# --- pipelines.store -----------------------------------------------------------------------
+# --- pipelines.store (after pipelines.settle) --------------------------------------------
 
 
 def test_store_records_a_digest_and_its_links_as_pending(crawler: Crawler) -> None:
@@ -387,8 +401,7 @@ def test_store_records_a_digest_and_its_links_as_pending(crawler: Crawler) -> No
 
 def test_store_archives_an_extracted_page_with_its_article(crawler: Crawler) -> None:
     """An archived outcome marks the link archived and writes its article with text_chars."""
-    pipeline = StorePipeline.from_crawler(crawler)
-    pipeline.process_item(DigestRead(digest=digest(URL), raw=b"# d\n", read_at=time.time()))
+    write(crawler, DigestRead(digest=digest(URL), raw=b"# d\n", read_at=time.time()))
     text = "第一段。\n第二段 second paragraph."
     item = served(
         URL,
@@ -396,7 +409,7 @@ def test_store_archives_an_extracted_page_with_its_article(crawler: Crawler) -> 
             status="archived", title="标题", text=text, author="林夏", published="2026-02-05"
         ),
     )
-    pipeline.process_item(item)
+    write(crawler, item)
     link = link_record(crawler, URL)
     assert link["status"] == "archived" and link["reason"] is None
     assert link["attempts"] == 1 and link["http_status"] == 200
@@ -405,6 +418,7 @@ def test_store_archives_an_extracted_page_with_its_article(crawler: Crawler) -> 
     assert link["fetch"]["body_bytes"] == len(item.body)
     assert link["fetch"]["extractor"] == "generic"
     article = article_record(crawler, link["article"])
+    assert item.article_id == link["article"]  # what the attachments stage reads
     assert article["links"] == [link["id"]]
     assert article["text"] == text and article["text_chars"] == len(text)
     assert (article["title"], article["author"], article["published"]) == (
@@ -423,12 +437,12 @@ def test_store_records_a_gone_page_with_its_reason(crawler: Crawler) -> None:
     item = served(
         WECHAT_SHORT, extracted=Extracted(status="gone", reason=reason, extractor="weixin")
     )
-    StorePipeline.from_crawler(crawler).process_item(item)
+    write(crawler, item)
     link = link_record(crawler, WECHAT_SHORT)
     assert (link["status"], link["reason"], link["article"]) == ("gone", reason, None)
     assert link["fetch"]["page_state"]["status"] == "gone"
     assert link["next_attempt"] is None
-    assert archive_for(crawler).index.article_by_body(item.body_sha256 or "") is None
+    assert not list((archive_for(crawler).root / layout.ARTICLES).glob("*/*.json"))
     assert stat(crawler, "sources/links/gone") == 1
     assert stat(crawler, "sources/sites/mp.weixin.qq.com/gone") == 1
     assert stat(crawler, "sources/gone/weixin") == 1
@@ -455,32 +469,29 @@ def test_store_records_outcomes_without_an_article(
     crawler: Crawler, fields: dict[str, Any], status: str, reason: str
 ) -> None:
     """Outcomes decided before extraction, or with nothing extracted, keep their reason."""
-    StorePipeline.from_crawler(crawler).process_item(outcome(URL, **fields))
+    write(crawler, outcome(URL, **fields))
     link = link_record(crawler, URL)
     assert (link["status"], link["reason"], link["article"]) == (status, reason, None)
     assert stat(crawler, f"sources/links/{status}") == 1
     assert stat(crawler, f"sources/sites/www.example.com/{status}") == 1
 
 
-def test_store_records_why_a_served_page_without_extraction_failed(crawler: Crawler) -> None:
+def test_settle_fails_a_served_page_without_extraction(crawler: Crawler) -> None:
     """A served page that nothing was extracted from is failed with that reason."""
-    StorePipeline.from_crawler(crawler).process_item(served(URL))
+    write(crawler, served(URL))
     link = link_record(crawler, URL)
     assert (link["status"], link["reason"]) == ("failed", "nothing was extracted")
 
 
-def test_store_backs_off_a_blocked_link_doubling(tmp_path: Path) -> None:
+def test_settle_backs_off_a_blocked_link_doubling(tmp_path: Path) -> None:
     """A blocked link gets next_attempt BLOCKED_BACKOFF ahead, doubled on the next block."""
     crawler = make_crawler(tmp_path, BLOCKED_BACKOFF=100)
     slot = SimpleNamespace(delay=1.0)
     crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={"www.example.com": slot}))
-    pipeline = StorePipeline.from_crawler(crawler)
     try:
         for attempt, backoff in ((1, 100), (2, 200)):
             before = time.time()
-            pipeline.process_item(
-                outcome(URL, status="blocked", reason="HTTP 429", http_status=429)
-            )
+            write(crawler, outcome(URL, status="blocked", reason="HTTP 429", http_status=429))
             link = link_record(crawler, URL)
             assert link["status"] == "blocked" and link["attempts"] == attempt
             assert before + backoff <= link["next_attempt"] <= time.time() + backoff
@@ -489,43 +500,55 @@ def test_store_backs_off_a_blocked_link_doubling(tmp_path: Path) -> None:
         assert stat(crawler, "sources/blocked/http_429") == 2
         assert slot.delay == 1.0  # HTTP 429 is the retry middleware's to back off
         # a page that is a verification wall served with HTTP 200: the site is backed off
-        pipeline.process_item(
+        write(
+            crawler,
             served(
                 extracted=Extracted(
                     status="blocked", reason="weixin: verification", extractor="weixin"
                 )
-            )
+            ),
         )
         assert slot.delay == project.BLOCKED_SITE_DELAY
     finally:
-        archive_for(crawler).close()
+        close_archive(crawler)
 
 
-def test_store_honours_a_longer_retry_after(tmp_path: Path) -> None:
+def test_settle_honours_a_longer_retry_after(tmp_path: Path) -> None:
     """A Retry-After longer than the back-off sets next_attempt."""
     crawler = make_crawler(tmp_path, BLOCKED_BACKOFF=100)
     crawler.engine = SimpleNamespace(downloader=None)
     try:
         before = time.time()
-        StorePipeline.from_crawler(crawler).process_item(
+        write(
+            crawler,
             outcome(
                 URL,
                 status="blocked",
                 reason="HTTP 429",
                 http_status=429,
                 headers=[("Retry-After", "86400")],
-            )
+            ),
         )
         assert link_record(crawler, URL)["next_attempt"] >= before + 86400
     finally:
-        archive_for(crawler).close()
+        close_archive(crawler)
+
+
+@pytest.mark.parametrize("value", ["soon", "99999999999999999999999999", "Fri, 99 Foo 2026", ""])
+def test_settle_survives_a_malformed_retry_after(crawler: Crawler, value: str) -> None:
+    """A Retry-After that is no number or date still ends the link blocked, never pending."""
+    write(
+        crawler,
+        outcome(URL, status="blocked", reason="HTTP 429", headers=[("Retry-After", value)]),
+    )
+    link = link_record(crawler, URL)
+    assert link["status"] == "blocked" and link["next_attempt"] is not None
+    assert link["next_attempt"] < time.time() + 400 * 86400  # capped, valid JSON
 
 
 def test_store_records_a_blocked_link_without_a_running_engine(crawler: Crawler) -> None:
     """With no engine (no crawl running) a blocked outcome is still stored without error."""
-    StorePipeline.from_crawler(crawler).process_item(
-        outcome(URL, status="blocked", reason="HTTP 403", http_status=403)
-    )
+    write(crawler, outcome(URL, status="blocked", reason="HTTP 403", http_status=403))
     assert link_record(crawler, URL)["status"] == "blocked"
 
 
@@ -539,25 +562,23 @@ def test_store_archives_a_wechat_article_with_images_without_a_running_engine(
         ARTICLE_IMAGES_MAX=project.ARTICLE_IMAGES_MAX,
     )
     try:
-        StorePipeline.from_crawler(crawler).process_item(
-            served(
-                WECHAT_SHORT,
-                extracted=Extracted(
-                    extractor="weixin", text="正文", images=["https://mmbiz.qpic.cn/a/640"]
-                ),
-            )
+        item = served(
+            WECHAT_SHORT,
+            extracted=Extracted(
+                extractor="weixin", text="正文", images=["https://mmbiz.qpic.cn/a/640"]
+            ),
         )
+        AttachmentsPipeline.from_crawler(crawler).process_item(write(crawler, item))
         assert link_record(crawler, WECHAT_SHORT)["status"] == "archived"
     finally:
-        archive_for(crawler).close()
+        close_archive(crawler)
 
 
 def test_store_one_article_for_byte_identical_bodies(crawler: Crawler) -> None:
     """Two links serving the same bytes share one article that lists both links."""
-    pipeline = StorePipeline.from_crawler(crawler)
     body = b"<html>same bytes</html>"
-    pipeline.process_item(served(URL, body, extracted=Extracted(text="text read first")))
-    pipeline.process_item(served(URL2, body, extracted=Extracted(text="text read otherwise")))
+    write(crawler, served(URL, body, extracted=Extracted(text="text read first")))
+    write(crawler, served(URL2, body, extracted=Extracted(text="text read otherwise")))
     first, second = link_record(crawler, URL), link_record(crawler, URL2)
     assert first["article"] is not None and first["article"] == second["article"]
     article = article_record(crawler, first["article"])
@@ -569,9 +590,8 @@ def test_store_one_article_for_byte_identical_bodies(crawler: Crawler) -> None:
 
 def test_store_one_article_for_identical_text(crawler: Crawler) -> None:
     """Two links with different bytes but the same extracted text share one article."""
-    pipeline = StorePipeline.from_crawler(crawler)
-    pipeline.process_item(served(URL, b"<html>a</html>", extracted=Extracted(text="same")))
-    pipeline.process_item(served(URL2, b"<html>b</html>", extracted=Extracted(text="same")))
+    write(crawler, served(URL, b"<html>a</html>", extracted=Extracted(text="same")))
+    write(crawler, served(URL2, b"<html>b</html>", extracted=Extracted(text="same")))
     first, second = link_record(crawler, URL), link_record(crawler, URL2)
     assert first["article"] == second["article"]
     assert article_record(crawler, first["article"])["links"] == sorted([first["id"], second["id"]])
@@ -588,10 +608,69 @@ def test_store_counts_a_write_error_and_goes_on(
 
     monkeypatch.setattr(atomic, "write_json", full)
     item = served(URL, extracted=Extracted(text="t"))
-    assert StorePipeline.from_crawler(crawler).process_item(item) is item
+    assert write(crawler, item) is item
     assert stat(crawler, "sources/archive/write_errors") == 1
     assert "No space left" in stat(crawler, "sources/archive/first_write_error")
     assert archive_for(crawler).link_record(item.link_id) is None
+    assert item.article_id is None  # nothing for the attachments stage
+
+
+def test_attachments_are_off_without_images_or_documents(tmp_path: Path) -> None:
+    """AttachmentsPipeline raises NotConfigured when nothing is to be fetched."""
+    from scrapy.exceptions import NotConfigured
+
+    crawler = make_crawler(tmp_path, ARTICLE_IMAGES_DOMAINS=[], ARTICLE_DOCUMENTS=False)
+    try:
+        with pytest.raises(NotConfigured):
+            AttachmentsPipeline.from_crawler(crawler)
+    finally:
+        close_archive(crawler)
+
+
+@pytest.mark.parametrize(
+    ("url", "images", "settings", "wanted"),
+    [
+        pytest.param(
+            WECHAT_SHORT,
+            ["https://mmbiz.qpic.cn/a/640", "data:image/png;base64,AA", "https://mmbiz.qpic.cn/b"],
+            {},
+            ["https://mmbiz.qpic.cn/a/640", "https://mmbiz.qpic.cn/b"],
+            id="wechat-images-no-data-uris",
+        ),
+        pytest.param(URL, ["https://img.example.com/1.png"], {}, [], id="other-site-no-images"),
+        pytest.param(
+            URL,
+            ["https://img.example.com/1.png"],
+            {"ARTICLE_IMAGES_DOMAINS": ["*"]},
+            ["https://img.example.com/1.png"],
+            id="every-site",
+        ),
+        pytest.param(
+            WECHAT_SHORT,
+            [f"https://mmbiz.qpic.cn/{i}" for i in range(5)],
+            {"ARTICLE_IMAGES_MAX": 2},
+            ["https://mmbiz.qpic.cn/0", "https://mmbiz.qpic.cn/1"],
+            id="at-most-max",
+        ),
+        pytest.param(
+            "https://arxiv.org/abs/2106.09608",
+            [],
+            {"ARTICLE_DOCUMENTS": True},
+            ["https://arxiv.org/pdf/2106.09608"],
+            id="arxiv-pdf",
+        ),
+    ],
+)
+def test_attachments_wanted(
+    tmp_path: Path, url: str, images: list[str], settings: dict[str, Any], wanted: list[str]
+) -> None:
+    """Images of the sites in ARTICLE_IMAGES_DOMAINS (at most ARTICLE_IMAGES_MAX), documents."""
+    crawler = make_crawler(tmp_path, **settings)
+    try:
+        item = served(url, extracted=Extracted(text="t", images=images))
+        assert AttachmentsPipeline.from_crawler(crawler).wanted(item) == wanted
+    finally:
+        close_archive(crawler)
 
 
 # --- pipelines.extract ---------------------------------------------------------------------

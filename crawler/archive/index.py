@@ -13,6 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from crawler.archive import tally
+from crawler.items import FINAL
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS digests(
@@ -33,120 +36,10 @@ CREATE TABLE IF NOT EXISTS citations(
 CREATE INDEX IF NOT EXISTS citations_link ON citations(link_id);
 """
 
-#: Statuses after which a link is never fetched again.
-FINAL = ("archived", "gone", "refused", "invalid", "skipped")
-
-#: Bumped when the counters below change; an older index is brought up to date on opening.
-INDEX_VERSION = 1
-
-# Counters kept by SQLite itself, so that `citation_tally` and `due_links` cost what is
-# asked, not what is archived, whichever process or code path writes `citations` or `links`
-# (crawl, reindex, a distributed run's other processes, an older crawler on the same file).
-#
-# `link_tally` has a row per link id that is in `links` or cited: `cites` is the number of
-# `citations` rows naming it, `status` the status it is counted under in tally 'links' and
-# `cited` the one it is counted under in tally 'cited' (NULL when not counted). `tally` holds
-# ('citations', 'rows' | 'invalid_rows'), ('links', status): links by status, and ('cited',
-# status): links that are in `links` and cited at least once, by status: what the full JOIN
-# of `citations` and `links` would count.
-_TALLY_TABLES = (
-    "CREATE TABLE IF NOT EXISTS link_tally(link_id TEXT PRIMARY KEY, "
-    "cites INTEGER NOT NULL DEFAULT 0, status TEXT, cited TEXT) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS tally(kind TEXT NOT NULL, key TEXT NOT NULL, "
-    "n INTEGER NOT NULL, PRIMARY KEY(kind, key)) WITHOUT ROWID",
-)
-
-
-def _ensure(table: str, columns: str, values: str, where: str, key: str) -> str:
-    """INSERT of a counter row unless there is one. No `INSERT OR IGNORE` or upsert in the
-    triggers: the statement firing a trigger imposes its conflict policy on the trigger's
-    (INSERT OR REPLACE INTO links would turn them into REPLACE and zero the counter)."""
-    return f"""
-    INSERT INTO {table}({columns}) SELECT {values} WHERE {where}
-        AND NOT EXISTS (SELECT 1 FROM {table} WHERE {key});"""
-
-
-def _bump(kind: str, key: str, delta: int, when: str | None = None) -> str:
-    match = f"kind = '{kind}' AND key = {key}"
-    cond = f" AND {when}" if when else ""
-    ensure = _ensure("tally", "kind, key, n", f"'{kind}', {key}, 0", when or "1", match)
-    return f"""{ensure}
-    UPDATE tally SET n = n + ({delta}) WHERE {match}{cond};"""
-
-
-def _uncount(x: str, kind: str, column: str) -> str:
-    """Take link `x` (an SQL expression) out of tally `kind`, under its `column` of link_tally."""
-    return f"""
-    UPDATE tally SET n = n - 1 WHERE kind = '{kind}'
-        AND key = (SELECT {column} FROM link_tally WHERE link_id = {x});"""
-
-
-def _count(x: str, kind: str, column: str) -> str:
-    """Count link `x` in tally `kind` under its `column` of link_tally (when not NULL)."""
-    return f"""
-    INSERT INTO tally(kind, key, n) SELECT '{kind}', t.{column}, 0 FROM link_tally t
-        WHERE t.link_id = {x} AND t.{column} IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM tally WHERE kind = '{kind}' AND key = t.{column});
-    UPDATE tally SET n = n + 1 WHERE kind = '{kind}'
-        AND key = (SELECT {column} FROM link_tally WHERE link_id = {x});"""
-
-
-def _link_changed(x: str) -> str:
-    """Re-count link `x` after its `links` row was inserted, deleted or changed.
-
-    Takes back what the link was counted as and counts it anew, so it is right however the
-    row changed: UPDATE, DELETE, or INSERT OR REPLACE with or without recursive triggers
-    (the DELETE trigger of the replaced row).
-    """
-    where = f"WHERE link_id = {x}"
-    return "".join(
-        (
-            _ensure("link_tally", "link_id", x, f"{x} IS NOT NULL", f"link_id = {x}"),
-            _uncount(x, "links", "status"),
-            _uncount(x, "cited", "cited"),
-            f"""
-    UPDATE link_tally SET status = (SELECT status FROM links WHERE id = {x}) {where};
-    UPDATE link_tally SET cited = CASE WHEN cites > 0 THEN status END {where};""",
-            _count(x, "links", "status"),
-            _count(x, "cited", "cited"),
-            f"""
-    DELETE FROM link_tally {where} AND cites = 0 AND status IS NULL;""",
-        )
-    )
-
-
-def _cites_changed(row: str, sign: int) -> str:
-    """Count a `citations` row (`NEW` or `OLD`) in (sign 1) or out (sign -1)."""
-    x = f"{row}.link_id"
-    where = f"WHERE link_id = {x}"
-    return "".join(
-        (
-            _bump("citations", "'rows'", sign),
-            _bump("citations", "'invalid_rows'", sign, f"{x} IS NULL"),
-            _ensure("link_tally", "link_id", x, f"{x} IS NOT NULL", f"link_id = {x}"),
-            _uncount(x, "cited", "cited"),
-            f"""
-    UPDATE link_tally SET cites = cites + ({sign}),
-        cited = CASE WHEN cites + ({sign}) > 0 THEN status END {where};""",
-            _count(x, "cited", "cited"),
-            f"""
-    DELETE FROM link_tally {where} AND cites = 0 AND status IS NULL;""",
-        )
-    )
-
-
-_TRIGGERS = {
-    "tally_citations_insert": f"AFTER INSERT ON citations BEGIN {_cites_changed('NEW', 1)} END",
-    "tally_citations_delete": f"AFTER DELETE ON citations BEGIN {_cites_changed('OLD', -1)} END",
-    "tally_citations_update": "AFTER UPDATE OF link_id ON citations "
-    "WHEN OLD.link_id IS NOT NEW.link_id "
-    f"BEGIN {_cites_changed('OLD', -1)} {_cites_changed('NEW', 1)} END",
-    "tally_links_insert": f"AFTER INSERT ON links BEGIN {_link_changed('NEW.id')} END",
-    "tally_links_delete": f"AFTER DELETE ON links BEGIN {_link_changed('OLD.id')} END",
-    "tally_links_update": "AFTER UPDATE OF id, status ON links "
-    f"BEGIN {_link_changed('OLD.id')} {_link_changed('NEW.id')} END",
-}
-
+#: The one rule of what is due: not in a final state (FINAL), attempts left, no next attempt
+#: ahead. `{status}` is the status test; parameters: its values, max attempts, now.
+_DUE = "({status} AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?))"
+_FINAL = tuple(sorted(FINAL))
 
 #: Rows of due links read at a time.
 DUE_PAGE = 500
@@ -167,59 +60,13 @@ class Index:
         self.db.executescript(_SCHEMA)
         self._install_tally()
 
-    def _tally_installed(self) -> bool:
-        if self.db.execute("PRAGMA user_version").fetchone()[0] != INDEX_VERSION:
-            return False
-        names = {n for (n,) in self.db.execute("SELECT name FROM sqlite_master")}
-        return {"link_tally", "tally", *_TRIGGERS} <= names
-
     def _install_tally(self) -> None:
-        """Create the counters of an index made by an older crawler, from one full count.
-
-        Costs one pass over `citations` and `links`, once; every later write keeps them.
-        """
-        if self._tally_installed():
+        """Bring the counters of an index made by an older crawler up to date (once)."""
+        if tally.installed(self.db):
             return
         with self.transaction():
-            if self._tally_installed():  # another process of a distributed run did it
-                return
-            for name in _TRIGGERS:
-                self.db.execute(f"DROP TRIGGER IF EXISTS {name}")
-            for table in _TALLY_TABLES:
-                self.db.execute(table)
-            self.recount()
-            self._create_triggers()
-            self.db.execute(f"PRAGMA user_version={INDEX_VERSION}")
-
-    def _create_triggers(self) -> None:
-        for name, body in _TRIGGERS.items():
-            self.db.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
-
-    def recount(self) -> None:
-        """Set the counters from a full count of `citations` and `links` (in a transaction)."""
-        db = self.db
-        db.execute("DELETE FROM link_tally")
-        db.execute("DELETE FROM tally")
-        db.execute(
-            "INSERT INTO link_tally(link_id, cites) SELECT link_id, count(*) FROM citations "
-            "WHERE link_id IS NOT NULL GROUP BY link_id"
-        )
-        db.execute(
-            "INSERT INTO link_tally(link_id, status) SELECT id, status FROM links "
-            "WHERE id IS NOT NULL ON CONFLICT(link_id) DO UPDATE SET status = excluded.status"
-        )
-        db.execute("UPDATE link_tally SET cited = status WHERE cites > 0")
-        db.execute("DELETE FROM link_tally WHERE cites = 0 AND status IS NULL")
-        for kind, column in (("links", "status"), ("cited", "cited")):
-            db.execute(
-                f"INSERT INTO tally(kind, key, n) SELECT '{kind}', {column}, count(*) "
-                f"FROM link_tally WHERE {column} IS NOT NULL GROUP BY {column}"
-            )
-        db.execute(
-            "INSERT INTO tally(kind, key, n) VALUES ('citations', 'rows', "
-            "(SELECT count(*) FROM citations)), ('citations', 'invalid_rows', "
-            "(SELECT count(*) FROM citations WHERE link_id IS NULL))"
-        )
+            if not tally.installed(self.db):  # another process of a distributed run did it
+                tally.install(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -232,8 +79,8 @@ class Index:
         try:
             yield
             if self._count_at_commit:  # after clear(): the rebuilt index counted once
-                self.recount()
-                self._create_triggers()
+                tally.recount(self.db)
+                tally.create_triggers(self.db)
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
@@ -261,6 +108,7 @@ class Index:
 
     # -- links ---------------------------------------------------------------------------
     def link(self, link_id: str) -> dict[str, Any] | None:
+        """A link's row: id, canonical_url, status, attempts, next_attempt, article."""
         row = self.db.execute(
             "SELECT id, canonical_url, status, attempts, next_attempt, article FROM links "
             "WHERE id=?",
@@ -270,6 +118,15 @@ class Index:
             return None
         keys = ("id", "canonical_url", "status", "attempts", "next_attempt", "article")
         return dict(zip(keys, row, strict=True))
+
+    def link_due(self, link_id: str, now: float, max_attempts: int) -> tuple[str, bool] | None:
+        """(status, whether it is due now) of a link, by the one rule `_DUE`; None if unknown."""
+        status = f"status NOT IN ({','.join('?' * len(_FINAL))})"
+        row = self.db.execute(
+            f"SELECT status, {_DUE.format(status=status)} FROM links WHERE id=?",
+            (*_FINAL, max_attempts, now, link_id),
+        ).fetchone()
+        return None if row is None else (row[0], bool(row[1]))
 
     def put_link(
         self,
@@ -299,11 +156,11 @@ class Index:
         ]
         if not due:
             return
-        marks = ",".join("?" * len(due))
+        # the statuses not in FINAL that links have, so that the look-up uses `links_status`
+        status = f"status IN ({','.join('?' * len(due))})"
         query = (
-            f"SELECT rowid, id, canonical_url FROM links WHERE status IN ({marks}) "
-            "AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?) AND rowid > ? "
-            "ORDER BY rowid LIMIT ?"
+            f"SELECT rowid, id, canonical_url FROM links WHERE {_DUE.format(status=status)} "
+            "AND rowid > ? ORDER BY rowid LIMIT ?"
         )
         # Pages of rows, not one open cursor: the crawl takes them slowly while it writes
         # through the same connection.
@@ -313,28 +170,9 @@ class Index:
                 yield link_id, url
             last = rows[-1][0]
 
-    def status_counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT status, count(*) FROM links GROUP BY status"))
-
     def citation_tally(self) -> dict[str, Any]:
-        """What `citations` would print, counted: rows, distinct links, links by status.
-
-        Read from the counters the triggers keep: the same numbers as counting `citations`
-        joined with `links`, in time independent of the archive's size.
-        """
-        counts: dict[str, dict[str, int]] = {"citations": {}, "cited": {}}
-        for kind, key, n in self.db.execute(
-            "SELECT kind, key, n FROM tally WHERE kind IN ('citations', 'cited') AND n > 0 "
-            "ORDER BY kind, key"
-        ):
-            counts[kind][key] = n
-        by_status = counts["cited"]
-        return {
-            "rows": counts["citations"].get("rows", 0),
-            "invalid_rows": counts["citations"].get("invalid_rows", 0),
-            "links": sum(by_status.values()),
-            "links_by_status": by_status,
-        }
+        """What `citations` would print, counted (`crawler.archive.tally.read`)."""
+        return tally.read(self.db)
 
     # -- digest files already read: (size, mtime) lets a run skip them without reading --
     def digest_stat_unchanged(self, source: str, size: int, mtime_ns: int) -> bool:
@@ -382,12 +220,11 @@ class Index:
             with self.transaction():
                 self.clear()
             return
-        for name in _TRIGGERS:
-            self.db.execute(f"DROP TRIGGER IF EXISTS {name}")
+        tally.drop_triggers(self.db)
         tables = ("digests", "links", "aliases", "articles", "citations", "link_tally", "tally")
         for table in tables:
             self.db.execute(f"DELETE FROM {table}")
         if self._in_transaction:
             self._count_at_commit = True
         else:  # a transaction begun by hand: no commit of ours to count at
-            self._create_triggers()
+            tally.create_triggers(self.db)

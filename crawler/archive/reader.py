@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from crawler.archive import atomic, layout
+from crawler.archive import atomic, layout, records
 
 
 def iter_records(root: Path) -> Iterator[tuple[str, Path, dict[str, Any]]]:
@@ -40,56 +40,16 @@ def citations(root: Path, *, with_text: bool = False) -> Iterator[dict[str, Any]
             continue
         for entry in digest.get("entries", []):
             for cited in entry.get("links", []):
-                row: dict[str, Any] = {
-                    "digest": digest["id"],
-                    "digest_source": digest.get("source"),
-                    "digest_date": digest.get("date"),
-                    "entry": entry["position"],
-                    "entry_title": entry.get("title"),
-                    "section": entry.get("section"),
-                    "role": cited["role"],
-                    "url": cited["url"],
-                    "canonical_url": cited.get("canonical_url"),
-                    "status": "invalid",
-                    "reason": cited.get("error"),
-                    "http_status": None,
-                    "attempts": 0,
-                    "title": None,
-                    "author": None,
-                    "published": None,
-                    "site": None,
-                    "language": None,
-                    "text_chars": None,
-                    "link": None,
-                    "article": None,
-                    "original": None,
-                }
                 link_id = cited.get("link_id")
                 rec = link(link_id) if link_id else None
-                if link_id and rec is None:
-                    row.update(status="missing", reason="link record missing")
-                if rec is not None:
-                    row.update(
-                        status=rec["status"],
-                        reason=rec.get("reason"),
-                        http_status=rec.get("http_status"),
-                        attempts=rec.get("attempts", 0),
-                        link=layout.relative(root, layout.link_path(root, link_id)),
-                        original=rec.get("original"),
-                    )
-                    art = article(rec["article"]) if rec.get("article") else None
-                    if art is not None:
-                        row.update(
-                            title=art.get("title"),
-                            author=art.get("author"),
-                            published=art.get("published"),
-                            site=art.get("site"),
-                            language=art.get("language"),
-                            text_chars=art.get("text_chars"),
-                            article=layout.relative(
-                                root, layout.article_path(root, rec["article"])
-                            ),
-                        )
-                        if with_text:
-                            row["text"] = art.get("text", "")
-                yield row
+                art_id: str | None = rec.get("article") if rec is not None else None
+                art = article(art_id) if art_id else None
+                link_rel = layout.relative(root, layout.link_path(root, link_id)) if rec else None
+                art_rel = (
+                    layout.relative(root, layout.article_path(root, art_id))
+                    if art is not None and art_id
+                    else None
+                )
+                yield records.citation_row(
+                    digest, entry, cited, rec, link_rel, art, art_rel, with_text=with_text
+                )

@@ -6,48 +6,54 @@ import contextlib
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-from crawler.archive import layout
+from crawler.archive import layout, reindex
+from crawler.archive.index import Index
 from crawler.archive.warc import host_token
-from crawler.archive.warcfile import good_prefix
-
-if TYPE_CHECKING:
-    from crawler.archive.store import Archive
+from crawler.archive.warcread import good_prefix
 
 logger = logging.getLogger(__name__)
 
+#: A temp file younger than this may belong to a live writer of a distributed run.
+TEMP_FILE_AGE = 600
 
-def recover(archive: Archive, holders: list[dict[str, Any]]) -> None:
-    """Cut the dead writer's WARC files back to their last sound record, then reindex.
+
+def recover(root: Path, index: Index, holders: list[dict[str, Any]]) -> None:
+    """Cut the dead writers' WARC files back to their last sound record, then reindex.
 
     Records are fsynced before any JSON file points at them, so whatever follows the last
     sound record was never referenced: dropping it loses nothing. The index may lag the JSON
     files by the last few writes, so it is rebuilt from the files.
     """
     for holder in holders:
-        _cut_tails(archive, holder)
-    old = time.time() - 600  # a temp file of a live writer in a distributed run is younger
-    for tmp in archive.root.rglob(".*.tmp"):
+        _cut_tails(root, holder)
+    old = time.time() - TEMP_FILE_AGE
+    for tmp in root.rglob(".*.tmp"):
         with contextlib.suppress(OSError):
             if tmp.stat().st_mtime < old:
                 tmp.unlink()
-    counts = archive.reindex()
-    logger.info("archive %s reindexed: %s", archive.root, counts)
+    counts = reindex.rebuild(root, index)
+    logger.info("archive %s reindexed: %s", root, counts)
 
 
-def _cut_tails(archive: Archive, holder: dict[str, Any]) -> None:
+def _cut_tails(root: Path, holder: dict[str, Any]) -> None:
     """Cut the WARC files that `holder` was writing back to their last sound record."""
     host = host_token(str(holder.get("host", "")))
     suffix = f"-{host}-{holder.get('pid')}.warc.gz"
-    for path in sorted((archive.root / layout.WARC).glob("*.warc.gz")):
+    for path in sorted((root / layout.WARC).glob("*.warc.gz")):
         if not path.name.endswith(suffix):
             continue
         size = path.stat().st_size
         end = good_prefix(path)
         if end < size:
-            logger.warning("%s: cutting a partly written record (%d bytes at offset %d)",
-                           path, size - end, end)
+            logger.warning(
+                "%s: cutting a partly written record (%d bytes at offset %d)",
+                path,
+                size - end,
+                end,
+            )
             with path.open("r+b") as fh:
                 fh.truncate(end)
                 os.fsync(fh.fileno())

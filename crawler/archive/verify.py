@@ -7,35 +7,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from crawler.archive import layout
-from crawler.archive.warcfile import scan
-
-STATUSES = {"pending", "archived", "gone", "blocked", "failed", "skipped", "refused", "invalid"}
-
-# field -> allowed JSON types, per record kind (the schema in ARCHIVE.md)
-_SCHEMA: dict[str, dict[str, tuple[type, ...]]] = {
-    "digests": {"schema_version": (int,), "id": (str,), "source": (str,), "sha256": (str,),
-                "format": (str,), "entries": (list,), "original": (dict,)},
-    "links": {"schema_version": (int,), "id": (str,), "canonical_url": (str,), "status": (str,),
-              "attempts": (int,), "cited_by": (list,), "article": (str, type(None)),
-              "original": (dict, type(None))},
-    "articles": {"schema_version": (int,), "id": (str,), "links": (list,), "text": (str,),
-                 "text_chars": (int,), "original": (dict, type(None))},
-}
+from crawler.archive import layout, records
+from crawler.archive.warcread import scan
+from crawler.items import Status
 
 
 def _schema_problems(kind: str, rel: str, rec: Any) -> list[str]:
     if not isinstance(rec, dict):
         return [f"{rel}: not a JSON object"]
     out = []
-    for key, types in _SCHEMA[kind].items():
+    for key, types in records.REQUIRED[kind].items():
         if key not in rec:
             out.append(f"{rel}: missing field {key!r}")
         elif not isinstance(rec[key], types) or isinstance(rec[key], bool):
             out.append(f"{rel}: field {key!r} has the wrong type")
-    if kind == "links" and rec.get("status") not in STATUSES:
+    if kind == layout.LINKS and rec.get("status") not in records.LINK_STATUSES:
         out.append(f"{rel}: unknown status {rec.get('status')!r}")
-    if kind == "articles" and isinstance(rec.get("text"), str) and \
+    if kind == layout.ARTICLES and isinstance(rec.get("text"), str) and \
             rec.get("text_chars") != len(rec["text"]):
         out.append(f"{rel}: text_chars does not match the text")
     return out
@@ -43,8 +31,8 @@ def _schema_problems(kind: str, rel: str, rec: Any) -> list[str]:
 
 def verify(root: Path) -> Iterator[str]:
     """Yield one line per problem: `<file>[:<offset>]: what is wrong`."""
-    records: dict[str, dict[str, dict[str, Any]]] = {"digests": {}, "links": {}, "articles": {}}
-    for kind in records:
+    found: dict[str, dict[str, dict[str, Any]]] = {layout.DIGESTS: {}, layout.LINKS: {}, layout.ARTICLES: {}}
+    for kind in found:
         base = root / kind
         pattern = "*.json" if kind == layout.DIGESTS else "*/*.json"
         for path in sorted(base.glob(pattern)) if base.is_dir() else []:
@@ -60,7 +48,7 @@ def verify(root: Path) -> Iterator[str]:
                 continue
             if path.stem != rec["id"]:
                 yield f"{rel}: file name does not match id {rec['id']!r}"
-            records[kind][rec["id"]] = rec
+            found[kind][rec["id"]] = rec
 
     starts: dict[str, dict[int, str]] = {}
     for path in sorted((root / layout.WARC).glob("*.warc.gz")):
@@ -81,9 +69,9 @@ def verify(root: Path) -> Iterator[str]:
             yield (f"{owner}: original {ptr.get('warc')}:{ptr.get('offset')} is not record "
                    f"{ptr.get('record_id')}")
 
-    links, articles = records["links"], records["articles"]
+    links, articles = found[layout.LINKS], found[layout.ARTICLES]
     cited: dict[str, set[tuple[str, int, str]]] = {}
-    for digest_id, digest in records["digests"].items():
+    for digest_id, digest in found[layout.DIGESTS].items():
         rel = f"digests/{digest_id}.json"
         yield from pointer_problems(rel, digest["original"])
         for entry in digest["entries"]:
@@ -103,7 +91,7 @@ def verify(root: Path) -> Iterator[str]:
         for extra in back - cited.get(link_id, set()):
             yield f"{rel}: cited_by names {extra[0]} entry {extra[1]}, which does not cite it"
         art = link["article"]
-        if link["status"] == "archived" and not art:
+        if link["status"] == Status.ARCHIVED and not art:
             yield f"{rel}: archived without an article"
         if art and art not in articles:
             yield f"{rel}: points at article {art} with no record"

@@ -78,7 +78,7 @@ class _WriteAll:
         self.fh.flush()
 
 
-class _Sha256Writer(WARCWriter):
+class _Sha256Writer(WARCWriter):  # type: ignore[misc]  # warcio ships no type information
     """warcio's writer with sha256 digests, each record its own gzip member at GZIP_LEVEL."""
 
     def __init__(self, fh: io.FileIO):

@@ -13,26 +13,25 @@ from __future__ import annotations
 
 from crawler.extractors.aibase import AibaseExtractor
 from crawler.extractors.arxiv import ArxivExtractor
-from crawler.extractors.base import (
+from crawler.extractors.base import Extractor
+from crawler.extractors.decode import (
     MAX_HTML_BYTES,
-    Extractor,
-    Page,
-    binary_noise,
+    binary_as_html,
     decode_html,
     decode_text,
-    host_of,
+    garbled,
     sniff,
 )
 from crawler.extractors.generic import GenericExtractor
 from crawler.extractors.github import GithubExtractor
 from crawler.extractors.ithome import IthomeExtractor
 from crawler.extractors.oschina import OschinaExtractor
+from crawler.extractors.page import Page, host_of
 from crawler.extractors.qbitai import QbitaiExtractor
 from crawler.extractors.weixin import WeixinExtractor
-from crawler.items import Extracted
-from crawler.urls import arxiv_id
+from crawler.items import Extracted, Status
 
-__all__ = ["GENERIC", "REGISTRY", "Extractor", "arxiv_id", "extract", "extractor_for"]
+__all__ = ["GENERIC", "REGISTRY", "Extractor", "extract", "extractor_for"]
 
 GENERIC = GenericExtractor()
 
@@ -51,11 +50,6 @@ REGISTRY: dict[str, Extractor] = {
     for domain in extractor.domains
 }
 
-_UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
-
-#: Share of U+FFFD in a decoded page above which it is called undecodable.
-UNDECODABLE_RATIO = 0.2
-
 
 def extractor_for(url: str) -> Extractor:
     """The extractor of a URL's host or of its nearest registered parent domain."""
@@ -73,7 +67,7 @@ def extract(url: str, body: bytes, content_type: str | None = None) -> Extracted
         return _extract(url or "", body, content_type)
     except Exception as exc:  # the contract is to never raise, whatever the input
         return Extracted(
-            status="failed", reason=f"extractor error: {type(exc).__name__}: {exc}"[:300]
+            status=Status.FAILED, reason=f"extractor error: {type(exc).__name__}: {exc}"[:300]
         )
 
 
@@ -82,34 +76,33 @@ def _extract(url: str, body: bytes, content_type: str | None) -> Extracted:
         body = body.encode("utf-8")
     body = bytes(body or b"")
     if not body.strip():
-        return Extracted(status="failed", reason="empty body", extractor="none")
+        return Extracted(status=Status.FAILED, reason="empty body", extractor="none")
     kind, media_type = sniff(body, content_type)
     extractor = extractor_for(url)
     if kind == "binary":
-        extra: dict[str, object] = {"content_type": media_type}
-        if isinstance(extractor, ArxivExtractor) and (paper := arxiv_id(url)):
-            extra["arxiv_id"] = paper
-        return Extracted(status="archived", extractor="binary", text="", extra=extra)
+        return extractor.binary(url, media_type)
     if kind == "unknown":
         return Extracted(
-            status="failed", reason="undecodable: unknown binary content", extractor="none"
+            status=Status.FAILED, reason="undecodable: unknown binary content", extractor="none"
         )
     if kind in ("json", "text"):
         text = decode_text(body, content_type)
         return Extracted(
-            status="archived", extractor="text", text=text, extra={"content_type": media_type}
+            status=Status.ARCHIVED, extractor="text", text=text, extra={"content_type": media_type}
         )
     if kind == "xml":
         return extractor.extract_xml(url, decode_text(body, content_type))
-    if binary_noise(body) and not body.startswith(_UNICODE_BOMS):
+    if binary_as_html(body):
         return Extracted(
-            status="failed", reason="undecodable: binary content served as HTML", extractor="none"
+            status=Status.FAILED,
+            reason="undecodable: binary content served as HTML",
+            extractor="none",
         )
     truncated = len(body) > MAX_HTML_BYTES
     html, encoding = decode_html(body[:MAX_HTML_BYTES], content_type)
-    if html.count("\ufffd") > UNDECODABLE_RATIO * max(1, len(html.strip())):
+    if garbled(html):
         return Extracted(
-            status="failed", reason=f"undecodable: garbled as {encoding}", extractor="none"
+            status=Status.FAILED, reason=f"undecodable: garbled as {encoding}", extractor="none"
         )
     result = extractor.extract(Page(url=url, html=html, encoding=encoding))
     result.extra.setdefault("encoding", encoding)

@@ -6,7 +6,10 @@ import re
 from datetime import timezone
 from typing import Any, ClassVar
 
-from crawler.extractors.base import CHINA_TZ, Extractor, Page, cls, parse_date, squash
+from crawler.extractors.base import Extractor
+from crawler.extractors.dates import CHINA_TZ, parse_date
+from crawler.extractors.page import Page, has_class
+from crawler.extractors.text import squash
 
 _DATETIME = re.compile(
     r"\d{4}\s*(?:年|-|/)\s*\d{1,2}\s*(?:月|-|/)\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
@@ -22,8 +25,8 @@ class AibaseExtractor(Extractor):
     site: ClassVar[str | None] = "AIbase"
     language: ClassVar[str | None] = "zh"
     container: ClassVar[tuple[str, ...]] = (
-        f"//div[{cls('post-content')}]",
-        f"//div[{cls('article-content')}]",
+        f"//div[{has_class('post-content')}]",
+        f"//div[{has_class('article-content')}]",
         "//article",
         "//main",
     )
@@ -32,7 +35,8 @@ class AibaseExtractor(Extractor):
         "//style",
         "//nav",
         "//h1",
-        f"//*[{cls('article-meta')} or {cls('tags')} or {cls('share')} or {cls('related')}]",
+        f"//*[{has_class('article-meta')} or {has_class('tags')} or {has_class('share')}"
+        f" or {has_class('related')}]",
     )
     # AIbase repeats its image credit under every generated picture.
     drop_lines: ClassVar[tuple[str, ...]] = (r"^图源备注[:：]",)
@@ -41,7 +45,9 @@ class AibaseExtractor(Extractor):
 
     def metadata(self, page: Page, body: Any) -> dict[str, Any]:
         """Title from the h1; time and author from the line of metadata under it."""
-        nodes = page.xpath(f"//*[{cls('article-meta')} or {cls('post-meta')} or {cls('meta')}]")
+        nodes = page.xpath(
+            f"//*[{has_class('article-meta')} or {has_class('post-meta')} or {has_class('meta')}]"
+        )
         nodes = nodes or page.xpath("//h1/following-sibling::*[1]")
         meta_line = " ".join(squash(t) for n in nodes for t in n.itertext())
         date = _DATETIME.search(meta_line)

@@ -8,15 +8,11 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from crawler.extractors.base import (
-    Extractor,
-    Page,
-    State,
-    cls,
-    parse_date,
-    squash,
-)
-from crawler.items import Extracted
+from crawler.extractors.base import Extractor, State
+from crawler.extractors.dates import parse_date
+from crawler.extractors.page import Page, has_class
+from crawler.extractors.text import squash
+from crawler.items import Extracted, Status
 from crawler.urls import ARXIV_ID as _ID
 from crawler.urls import arxiv_id
 
@@ -46,7 +42,7 @@ def _first_last(name: str) -> str:
 
 
 class ArxivExtractor(Extractor):
-    """arxiv.org abstract pages and API responses; PDFs are archived as binaries upstream."""
+    """arxiv.org abstract pages, API responses, and PDFs (archived as binaries with their id)."""
 
     name: ClassVar[str] = "arxiv"
     domains: ClassVar[tuple[str, ...]] = ("arxiv.org",)
@@ -58,13 +54,21 @@ class ArxivExtractor(Extractor):
         text = page.visible_text[:3000]
         match = re.search(r"Article identifier '[^']*' not recognized|Paper not found", text)
         if match:
-            return "gone", f"arxiv: no such paper ({match.group(0)})"
+            return Status.GONE, f"arxiv: no such paper ({match.group(0)})"
         return None
+
+    def binary(self, url: str, media_type: str | None) -> Extracted:
+        """A paper's PDF (or any binary of arxiv.org), noted with the paper's arXiv id."""
+        result = super().binary(url, media_type)
+        paper = arxiv_id(url)
+        if paper:
+            result.extra["arxiv_id"] = paper
+        return result
 
     def extract(self, page: Page) -> Extracted:
         """An abstract page: title, authors, abstract, versions, categories."""
         if page.tree is None:
-            return Extracted(status="failed", reason="unparseable HTML", extractor=self.name)
+            return Extracted(status=Status.FAILED, reason="unparseable HTML", extractor=self.name)
         state = self.page_state(page)
         if state:
             return self.stateful(page, state)
@@ -73,28 +77,28 @@ class ArxivExtractor(Extractor):
             or arxiv_id(page.url)
             or arxiv_id(page.meta("og:url") or "")
         )
-        title = _undescribed(page.first(f"//h1[{cls('title')}]"), "Title:") or page.meta(
+        title = _undescribed(page.first(f"//h1[{has_class('title')}]"), "Title:") or page.meta(
             "citation_title", "og:title"
         )
-        authors = [squash(a.text_content()) for a in page.xpath(f"//div[{cls('authors')}]/a")]
+        authors = [squash(a.text_content()) for a in page.xpath(f"//div[{has_class('authors')}]/a")]
         if not authors:
             authors = [
                 _first_last(a) for a in page.xpath('//meta[@name="citation_author"]/@content')
             ]
-        abstract = _undescribed(page.first(f"//blockquote[{cls('abstract')}]"), "Abstract:") or (
-            squash(page.meta("citation_abstract", "og:description"))
-        )
-        history = squash(page.first(f"//div[{cls('submission-history')}]") or "")
+        abstract = _undescribed(
+            page.first(f"//blockquote[{has_class('abstract')}]"), "Abstract:"
+        ) or (squash(page.meta("citation_abstract", "og:description")))
+        history = squash(page.first(f"//div[{has_class('submission-history')}]") or "")
         versions = [
             {"version": f"v{m['n']}", "date": parse_date(m["date"])}
             for m in _VERSION.finditer(history)
         ]
         published = versions[0]["date"] if versions else None
         if not published:
-            submitted = _SUBMITTED.search(page.first(f"//div[{cls('dateline')}]") or "")
+            submitted = _SUBMITTED.search(page.first(f"//div[{has_class('dateline')}]") or "")
             published = parse_date(submitted.group(1)) if submitted else None
         published = published or parse_date(page.meta("citation_date", "citation_online_date"))
-        primary = page.first(f"//span[{cls('primary-subject')}]")
+        primary = page.first(f"//span[{has_class('primary-subject')}]")
         category = _CATEGORY.search(primary or "")
         extra: dict[str, Any] = {"authors": authors, "versions": versions}
         if paper:
@@ -103,14 +107,14 @@ class ArxivExtractor(Extractor):
             extra["primary_category"] = category.group(1)
         if not abstract:
             return Extracted(
-                status="failed",
+                status=Status.FAILED,
                 reason="arxiv: no abstract found",
                 extractor=self.name,
                 title=title,
                 extra=extra,
             )
         return Extracted(
-            status="archived",
+            status=Status.ARCHIVED,
             extractor=self.name,
             title=title,
             author=", ".join(authors) or None,
@@ -135,13 +139,13 @@ class ArxivExtractor(Extractor):
         errors = [e for e in entries if "/api/errors" in (e.get("id_url") or "")]
         if errors:
             return Extracted(
-                status="failed",
+                status=Status.FAILED,
                 extractor=self.name,
                 reason=f"arxiv: API error ({errors[0].get('summary') or ''})"[:200],
             )
         if not entries:
             return Extracted(
-                status="gone", extractor=self.name, reason="arxiv: API returned no entry"
+                status=Status.GONE, extractor=self.name, reason="arxiv: API returned no entry"
             )
         if len(entries) == 1:
             entry = entries[0]
@@ -151,7 +155,7 @@ class ArxivExtractor(Extractor):
                 if entry.get(k)
             }
             return Extracted(
-                status="archived",
+                status=Status.ARCHIVED,
                 extractor=self.name,
                 title=entry["title"],
                 author=", ".join(entry["authors"]) or None,
@@ -168,7 +172,7 @@ class ArxivExtractor(Extractor):
         feed_title = squash("".join(root.findtext("atom:title", "", NS)))
         lines = [f"{e['title']}\n{e['summary']}" for e in entries]
         return Extracted(
-            status="archived",
+            status=Status.ARCHIVED,
             extractor=self.name,
             title=feed_title or None,
             published=parse_date(root.findtext("atom:updated", "", NS)),
@@ -190,7 +194,9 @@ class ArxivExtractor(Extractor):
         match = _ID.search(urlsplit(id_url).path) if id_url else None
         primary = element.find("arxiv:primary_category", NS)
         published = parse_date(element.findtext("atom:published", "", NS))
-        versions = [{"version": "v1", "date": published}] if published else []
+        versions: list[dict[str, str | None]] = (
+            [{"version": "v1", "date": published}] if published else []
+        )
         current = match.group("version") if match else None
         if current and current != "v1":  # <updated> dates the version the entry shows
             versions.append(

@@ -1,748 +1,71 @@
-"""Shared machinery of the extractors: sniffing, decoding, the base extractor and its helpers.
+"""`Extractor`: the base class of every extractor, its knobs and its hooks.
 
-An extractor turns one fetched page into an `Extracted`. `Extractor` is the generic one: it reads
-the body with trafilatura and the metadata from trafilatura plus the page's own tags. A site
-extractor subclasses it and overrides only what differs on its site:
+An extractor turns one fetched page into an `Extracted`. The base reads the body with
+trafilatura (`crawler.extractors.body`) and the metadata from the page's own tags, then from
+trafilatura's guesses. A site extractor subclasses it and overrides only what differs on its
+site; `GenericExtractor` (crawler.extractors.generic) serves every site without one.
 
-- `container`: XPaths of the element that holds the article body (first match wins). The body is
-  then read from that element only, unhidden, with the rest of the page cut away.
-- `prune`: XPaths removed before reading the body (share widgets, ads, related lists).
-- `drop_lines` / `end_lines`: regexes of boilerplate lines to drop / of lines that end the article.
-- `metadata(page)`: the fields the site states plainly (title, author, published, ...); they win
-  over what trafilatura guessed.
-- `page_state(page)`: recognises error, takedown and verification pages before any extraction.
+How `extract(page)` reads a decoded HTML page, and where a site steps in:
+
+1. `page_state(page)`: an error, takedown or verification page is recognised before any
+   extraction, and `stateful(page, state)` makes its `Extracted` (status and reason).
+2. `select(page)`: the element holding the article, the first match among `container`.
+3. `read(page, container)`: the body text; from the container alone when there is one (cut out
+   of the page, unhidden, `prune` removed), else from the whole page.
+4. `assemble(page, container, text)`: the fields. `metadata(page, container)` (what the site
+   states plainly) wins over `page_metadata(page)` (Open Graph, article:*, JSON-LD), which wins
+   over trafilatura's guesses (`guessed_metadata`, run only when `guessed_fields` are missing).
+   The text loses its boilerplate lines (DROP_LINES + `drop_lines`, cut at `end_lines`).
+5. `late_state(page, result)`: a soft 404 or a block page told by its short text; else a page
+   without text goes to `no_text(page, result)`.
+
+Bodies that are not HTML go to `extract_xml(url, text)` (feeds, sitemaps, API responses) and
+`binary(url, media_type)` (PDFs, images, archives), chosen by `crawler.extractors.extract`.
+
+The knobs (class attributes) a site sets:
+
+- `name`, `domains`: the name recorded in `Extracted.extractor` and the hosts served.
+- `site`, `language`, `tz`: what every page of the site shares (name, language, time zone).
+- `container`, `prune`: XPaths of the article element and of nodes removed before reading.
+- `drop_lines`, `end_lines`: regexes of boilerplate lines to drop / of lines ending the article.
+- `favor_recall`, `guess_date`, `guessed_fields`: how far trafilatura's judgement is trusted.
+
+A site module is mostly knobs, with a hook only where the site is odd:
+
+    class ExampleExtractor(Extractor):
+        name = "example"
+        domains = ("example.cn",)
+        container = (f"//div[{has_class('article-body')}]",)
+        favor_recall = True  # the container is precise already
+        tz = CHINA_TZ
+
+        def metadata(self, page: Page, body: Any) -> dict[str, Any]:
+            return {"author": page.first(f"//*[{has_class('byline')}]")}
+
+The rooms it draws on: `page` (Page, has_class, absolute), `dates` (parse_date, CHINA_TZ),
+`text` (squash, node_text), `boilerplate` (the line rules), `scripts` (js_string).
 
 Everything here is pure (no Scrapy, no network) and keeps no mutable state besides caches.
 """
 
 from __future__ import annotations
 
-import codecs
 import html as htmllib
-import json
 import re
-from copy import deepcopy
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
-from functools import cached_property, lru_cache
+from datetime import timezone
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
 
-import charset_normalizer
-import lxml.html
-import trafilatura
 from lxml import etree
-from trafilatura.metadata import extract_metadata
-from trafilatura.settings import use_config
-from w3lib.encoding import html_body_declared_encoding, html_to_unicode, resolve_encoding
 
-from crawler.items import Extracted
+from crawler.extractors.body import guess_metadata, read_container, read_page
+from crawler.extractors.boilerplate import DROP_LINES, strip_boilerplate
+from crawler.extractors.dates import parse_date
+from crawler.extractors.page import Page, absolute, has_class, parseable
+from crawler.extractors.text import guess_language, squash
+from crawler.items import Extracted, Status
 
 #: (status, reason) of a page that is not an article.
-State = tuple[str, str]
-
-#: Bytes of HTML we read at most; the rest of a bigger page is cut (and flagged in extra).
-MAX_HTML_BYTES = 10_000_000
-
-CHINA_TZ = timezone(timedelta(hours=8))
-
-# --------------------------------------------------------------------------------------------
-# Sniffing and decoding
-
-
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"PK\x03\x04", "application/zip"),
-    (b"\x1f\x8b", "application/gzip"),
-    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
-    (b"Rar!", "application/vnd.rar"),
-    (b"OggS", "audio/ogg"),
-    (b"ID3", "audio/mpeg"),
-    (b"wOFF", "font/woff"),
-    (b"wOF2", "font/woff2"),
-    (b"\x00\x00\x01\x00", "image/x-icon"),
-)
-
-_TEXTUAL_TYPES = {
-    "application/json",
-    "application/ld+json",
-    "application/javascript",
-    "application/xml",
-    "application/xhtml+xml",
-    "application/rss+xml",
-    "application/atom+xml",
-    "application/x-ndjson",
-}
-
-
-def media_type(content_type: str | None) -> str:
-    """The bare, lowercased media type of a Content-Type header ("" when absent)."""
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def magic_type(body: bytes) -> str | None:
-    """The media type told by the first bytes of a binary format, else None."""
-    head = body[:1024]
-    if b"%PDF-" in head:  # some servers prepend junk or whitespace to the PDF header
-        return "application/pdf"
-    for magic, mtype in _MAGIC:
-        if head.startswith(magic):
-            return mtype
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp":
-        return "video/mp4"
-    return None
-
-
-def _looks_like_markup(body: bytes) -> bool:
-    start = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return start.startswith(b"<")
-
-
-def sniff(body: bytes, content_type: str | None) -> tuple[str, str | None]:
-    """Kind of the body ("html", "xml", "json", "text", "binary", "unknown") and its media type."""
-    mtype = media_type(content_type)
-    magic = magic_type(body)
-    if magic:
-        return "binary", magic if not mtype or "html" in mtype or "text" in mtype else mtype
-    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    lowered = head[:512].lower()
-    textual = (
-        mtype.startswith("text/") or mtype in _TEXTUAL_TYPES or mtype.endswith(("+xml", "+json"))
-    )
-    if mtype and not textual and not _looks_like_markup(body):
-        return "binary", mtype
-    if lowered.startswith(b"<?xml") or ("xml" in mtype and "html" not in mtype):
-        is_html = b"<html" in body[:4096].lower()
-        return ("html" if is_html else "xml"), mtype or "application/xml"
-    if "json" in mtype or (not mtype and head[:1] in (b"{", b"[") and _is_json(body)):
-        return "json", mtype or "application/json"
-    if mtype == "text/plain":
-        return "text", mtype
-    if "html" in mtype or _looks_like_markup(body):
-        return "html", mtype or "text/html"
-    if not mtype:
-        return ("unknown" if binary_noise(body) else "text"), "text/plain"
-    return "text", mtype
-
-
-def _is_json(body: bytes) -> bool:
-    try:
-        json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return False
-    return True
-
-
-_CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
-
-
-def binary_noise(body: bytes) -> bool:
-    """True when the bytes carry control characters no text would."""
-    sample = body[:8192]
-    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
-    return controls > max(2, len(sample) // 100)
-
-
-def _valid_encoding(name: str | None) -> str | None:
-    if not name:
-        return None
-    resolved = resolve_encoding(name)
-    if not resolved:
-        return None
-    try:
-        codecs.lookup(resolved)
-    except LookupError:
-        return None
-    return resolved
-
-
-_LATE_META = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([a-zA-Z0-9_\-]+)", re.I)
-
-
-def detect_encoding(body: bytes) -> str | None:
-    """Encoding of bytes that declare none: strict UTF-8, a late <meta charset>, else a guess."""
-    sample = body[:200_000]
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if len(body) > len(sample) and exc.start >= len(sample) - 4:  # a character cut in two
-            return "utf-8"
-    else:
-        return "utf-8"
-    match = _LATE_META.search(body[:65536])  # saved pages sometimes declare it after 4 KB
-    if match and (declared := _valid_encoding(match.group(1).decode("ascii"))):
-        return declared
-    best = charset_normalizer.from_bytes(body[:65536]).best()
-    return _valid_encoding(best.encoding) if best else None
-
-
-def _replacements(text: str) -> int:
-    return text.count("\ufffd")
-
-
-def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """(text, encoding) of an HTML body, as a browser would decode it.
-
-    Order: BOM, Content-Type charset, <meta> charset (first 4 KB), detection. gb2312 and gbk are
-    read as gb18030 and big5 as big5hkscs. When the declared encoding garbles the text but another
-    candidate reads it cleanly, the clean one wins (Chinese servers often declare the wrong one).
-    """
-    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=detect_encoding)
-    bad = _replacements(text)
-    if bad > 10 and bad > len(text) // 1000:
-        candidates = [html_body_declared_encoding(body), detect_encoding(body), "gb18030", "utf-8"]
-        for candidate in candidates:
-            candidate = _valid_encoding(candidate)
-            if not candidate or candidate == encoding:
-                continue
-            alt = body.decode(candidate, errors="replace")
-            if _replacements(alt) * 4 < bad:
-                return alt, candidate
-    return text, encoding
-
-
-def decode_text(body: bytes, content_type: str | None = None) -> str:
-    """Text of a non-HTML textual body (JSON, plain text, XML)."""
-    return html_to_unicode(content_type, body, auto_detect_fun=detect_encoding)[1]
-
-
-# --------------------------------------------------------------------------------------------
-# Dates
-
-
-_DATE_RE = re.compile(
-    r"(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-    r"(?:[\sT]*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?"
-    r"(?:\.\d+)?\s*(?P<tz>Z|[+-]\d\d:?\d\d|UTC|GMT)?)?"
-)
-
-
-def _tz(value: str | None, default: timezone | None) -> timezone | None:
-    if not value:
-        return default
-    if value in ("Z", "UTC", "GMT"):
-        return UTC
-    sign = -1 if value[0] == "-" else 1
-    digits = value[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 with seconds and offset ("2020-02-12T22:17:54+08:00")."""
-    return moment.isoformat(timespec="seconds")
-
-
-def parse_date(value: Any, tz: timezone | None = CHINA_TZ) -> str | None:
-    """ISO 8601 of a date as pages write it, with time and offset when the page gives a time.
-
-    Reads unix timestamps, ISO strings, "2020-02-12 22:17", "2024/1/25 8:02:33", "2020年2月12日",
-    RFC 2822 ("Thu, 17 Jun 2021 00:36:58 UTC"). A time without offset is taken in `tz` (Beijing by
-    default); with `tz=None` such a time is dropped and only the date is kept. Relative dates
-    ("昨天", "3小时前") give None.
-    """
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    if re.fullmatch(r"\d{10}(?:\d{3})?", text):
-        seconds = int(text[:10])
-        if seconds <= 0:
-            return None
-        return iso(datetime.fromtimestamp(seconds, tz or UTC))
-    match = _DATE_RE.search(text)
-    if match:
-        try:
-            day = datetime(int(match["y"]), int(match["m"]), int(match["d"]))
-            if match["H"] is None:
-                return day.date().isoformat()
-            moment = day.replace(
-                hour=int(match["H"]), minute=int(match["M"]), second=int(match["S"] or 0)
-            )
-        except ValueError:
-            return None
-        zone = _tz(match["tz"], tz)
-        if zone is None:
-            return day.date().isoformat()
-        return iso(moment.replace(tzinfo=zone))
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        moment = None
-    if moment is not None:
-        if moment.tzinfo is None:
-            return iso(moment.replace(tzinfo=tz)) if tz else moment.date().isoformat()
-        return iso(moment)
-    for fmt in ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y"):
-        try:
-            return datetime.strptime(text, fmt).date().isoformat()
-        except ValueError:
-            continue
-    return None
-
-
-# --------------------------------------------------------------------------------------------
-# Text helpers
-
-
-_SPACES = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u200b\u3000\ufeff]+")
-_BLOCK_TAGS = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "br",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "figcaption",
-        "figure",
-        "footer",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "summary",
-        "table",
-        "td",
-        "th",
-        "tr",
-        "ul",
-    ]
-)
-_SKIP_TAGS = frozenset(
-    ["script", "style", "noscript", "template", "iframe", "svg", "canvas", "button", "select"]
-)
-
-
-def squash(text: str | None) -> str:
-    """Whitespace collapsed to single spaces, stripped."""
-    return _SPACES.sub(" ", (text or "").replace("\n", " ")).strip()
-
-
-def node_text(element: Any) -> str:
-    """Visible text of an element, one line per block (paragraph, div, section, li, br)."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        tag = node.tag if isinstance(node.tag, str) else ""
-        if tag in _SKIP_TAGS:
-            if node.tail:
-                parts.append(node.tail)
-            return
-        block = tag in _BLOCK_TAGS
-        if block:
-            parts.append("\n")
-        if isinstance(node.tag, str) and node.text:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-        if block:
-            parts.append("\n")
-        if node.tail:
-            parts.append(node.tail)
-
-    walk(element)
-    lines = (_SPACES.sub(" ", line).strip() for line in "".join(parts).split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-def cls(name: str) -> str:
-    """XPath test that the class attribute holds the token `name`.
-
-    The plain `contains` first lets most elements fail fast: the token test builds two strings
-    per element, and it runs on every element of the page.
-    """
-    return (
-        f'(contains(@class, "{name}") and '
-        f'contains(concat(" ", normalize-space(@class), " "), " {name} "))'
-    )
-
-
-_JS_START = r"(?:\bvar\s+|\blet\s+|\bconst\s+|\bwindow\.|\bd\.|[{,\s])"
-
-
-def _js_literal(source: str, start: int) -> tuple[str | None, int]:
-    """Read a JS string literal starting at source[start] (a quote); (value, end index)."""
-    quote = source[start]
-    out: list[str] = []
-    i = start + 1
-    while i < len(source):
-        char = source[i]
-        if char == "\\" and i + 1 < len(source):
-            nxt = source[i + 1]
-            if nxt == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", source[i + 2 : i + 4]):
-                out.append(chr(int(source[i + 2 : i + 4], 16)))
-                i += 4
-                continue
-            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", source[i + 2 : i + 6]):
-                out.append(chr(int(source[i + 2 : i + 6], 16)))
-                i += 6
-                continue
-            out.append({"n": "\n", "t": "\t", "r": "", "0": ""}.get(nxt, nxt))
-            i += 2
-            continue
-        if char == quote:
-            return "".join(out), i + 1
-        if char == "\n" and quote != "`":
-            return None, i
-        out.append(char)
-        i += 1
-    return None, i
-
-
-@lru_cache(maxsize=256)
-def _js_patterns(name: str, declared: bool) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """(the assignment of `name`, what must come right before it) as compiled regexes."""
-    start = r"(?:\bvar\s+|\blet\s+|\bconst\s+|\bwindow\.)" if declared else _JS_START
-    return re.compile(re.escape(name) + r"\s*(?:=(?!=)|:)\s*"), re.compile(f"{start}$")
-
-
-def js_string(source: str, name: str, declared: bool = False) -> str | None:
-    """First non-empty value assigned to a JS variable or property `name` in `source`.
-
-    Handles `var x = "a" || "b"`, `x: 'a'`, `window.x = ...`, `htmlDecode("a")`, `JsDecode('a')`
-    and `'a'.html(false)`; JS escapes and HTML entities are decoded. With `declared`, only
-    `var`/`let`/`const`/`window.` assignments count (not object properties).
-    """
-    pattern, before = _js_patterns(name, declared)
-    for match in pattern.finditer(source):
-        # the name is searched as a literal (fast); what precedes it is checked after
-        if not before.search(source, max(0, match.start() - 40), match.start()):
-            continue
-        i = match.end()
-        while i < len(source):
-            wrapper = re.match(r"(?:[A-Za-z_$][\w$.]*\()\s*", source[i : i + 40])
-            if wrapper:
-                i += wrapper.end()
-            if i >= len(source) or source[i] not in "\"'`":
-                break
-            value, i = _js_literal(source, i)
-            if value is None:
-                break
-            value = htmllib.unescape(value).strip()
-            if value:
-                return value
-            rest = re.match(r"\s*\)?\s*(?:\.html\([^)]*\))?\s*(\|\|)?\s*", source[i : i + 60])
-            if not rest or not rest.group(1):
-                break
-            i += rest.end()
-    return None
-
-
-def absolute(url: str | None, base: str) -> str | None:
-    """`url` made absolute against `base`; None for empty, data: and javascript: URLs."""
-    if not url:
-        return None
-    url = url.strip()
-    if not url or url.startswith(("data:", "javascript:", "about:", "#")):
-        return None
-    try:
-        return urljoin(base, url)
-    except ValueError:
-        return None
-
-
-def host_of(url: str) -> str:
-    """Lowercased host of a URL without port ("" when it has none)."""
-    try:
-        return (urlsplit(url).hostname or "").lower().rstrip(".")
-    except ValueError:
-        return ""
-
-
-_CJK = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
-_SPACE = re.compile(r"\s")
-
-
-def cjk_ratio(text: str) -> float:
-    """Share of CJK ideographs among the non-space characters of `text`."""
-    sample = text[:5000]
-    chars = len(sample) - _SPACE.subn("", sample)[1]
-    if not chars:
-        return 0.0
-    return _CJK.subn("", sample)[1] / chars
-
-
-def guess_language(text: str) -> str | None:
-    """ "zh" for mostly Chinese text, "en" for mostly Latin text, else None."""
-    if cjk_ratio(text) > 0.08:  # Chinese posts full of code or English terms still count
-        return "zh"
-    letters = [c for c in text[:5000] if c.isalpha()]
-    if letters and sum(1 for c in letters if c.isascii()) / len(letters) > 0.8:
-        return "en"
-    return None
-
-
-def _primary_language(value: str | None) -> str | None:
-    value = (value or "").strip().replace("_", "-").lower()
-    match = re.match(r"[a-z]{2,3}(?=$|-)", value)
-    return match.group(0) if match else None
-
-
-# --------------------------------------------------------------------------------------------
-# The page
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
-
-
-def parse_html(text: str) -> Any:
-    """lxml tree of an HTML string, or None when there is nothing to parse."""
-    text = _XML_DECL.sub("", _CONTROL.sub("", text), count=1)
-    if not text.strip():
-        return None
-    try:
-        return lxml.html.document_fromstring(text)
-    except (etree.ParserError, ValueError):
-        return None
-
-
-@dataclass
-class Page:
-    """A decoded HTML page, with lazily built views that extractors share."""
-
-    url: str
-    html: str
-    encoding: str | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
-
-    @cached_property
-    def tree(self) -> Any:
-        """The parsed document (None when unparseable)."""
-        return parse_html(self.html)
-
-    @cached_property
-    def host(self) -> str:
-        """Host of the page's URL."""
-        return host_of(self.url)
-
-    @cached_property
-    def scripts(self) -> str:
-        """Text of all inline scripts, joined."""
-        if self.tree is None:
-            return ""
-        return "\n".join(self.tree.xpath("//script/text()"))
-
-    @cached_property
-    def visible_text(self) -> str:
-        """Text of the body a reader would see (scripts and styles left out)."""
-        if self.tree is None:
-            return ""
-        body = self.tree.find("body")
-        return node_text(body if body is not None else self.tree)
-
-    def xpath(self, query: str, node: Any = None) -> list[Any]:
-        """Results of an XPath on the page (or on `node`); [] on a broken query or no tree."""
-        root = self.tree if node is None else node
-        if root is None:
-            return []
-        try:
-            return list(root.xpath(query))
-        except etree.XPathError:
-            return []
-
-    def first(self, *queries: str, node: Any = None) -> str | None:
-        """First non-empty text among the results of the XPaths, squashed."""
-        for query in queries:
-            for hit in self.xpath(query, node):
-                text = squash(hit if isinstance(hit, str) else hit.text_content())
-                if text:
-                    return text
-        return None
-
-    def meta(self, *names: str) -> str | None:
-        """Content of the first non-empty <meta> with one of these names or properties."""
-        for name in names:
-            value = self.metas.get(name)
-            if value:
-                return htmllib.unescape(value)
-        return None
-
-    @cached_property
-    def metas(self) -> dict[str, str]:
-        """First non-empty content of the <meta>s by name, property and itemprop (one pass)."""
-        found: dict[str, str] = {}
-        for node in self.xpath("//meta[@content]"):
-            content = squash(node.get("content"))
-            if content:
-                for attr in ("name", "property", "itemprop"):
-                    key = node.get(attr)
-                    if key:
-                        found.setdefault(key, content)
-        return found
-
-    def js(self, *names: str, declared: bool = False) -> str | None:
-        """First non-empty value of one of these JS variables in the inline scripts."""
-        for name in names:
-            value = js_string(self.scripts, name, declared)
-            if value:
-                return value
-        return None
-
-    @cached_property
-    def json_ld(self) -> list[dict[str, Any]]:
-        """JSON-LD objects of the page, flattened (@graph expanded)."""
-        found: list[dict[str, Any]] = []
-        for raw in self.xpath('//script[@type="application/ld+json"]/text()'):
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                continue
-            stack = data if isinstance(data, list) else [data]
-            while stack:
-                item = stack.pop(0)
-                if isinstance(item, dict):
-                    found.append(item)
-                    graph = item.get("@graph")
-                    if isinstance(graph, list):
-                        stack.extend(graph)
-                elif isinstance(item, list):
-                    stack.extend(item)
-        return found
-
-
-# --------------------------------------------------------------------------------------------
-# Boilerplate lines
-
-
-#: Lines dropped wherever they are (short lines only): follow prompts, editor credits, share bars.
-DROP_LINES: tuple[str, ...] = (
-    r"扫码关注|扫描二维码关注|长按(?:识别)?二维码|长按.{0,6}关注|点击上方.{0,10}关注|点击蓝字.{0,6}关注",
-    r"^[（(【\[]?\s*(?:责任编辑|责编|编辑|校对|审核|监制|实习编辑)\s*[:：|｜]",
-    r"^(?:分享到|分享至|微信扫一扫|阅读原文|点赞|在看|收藏|返回搜狐|查看更多)\s*[:：]?$",
-    r"^欢迎关注.{0,12}(?:公众号|微信|微博)",
-    r"版权所有.{0,20}(?:转载|违者)|未经.{0,10}授权.{0,12}(?:转载|使用)|转载请注明出处|"
-    r"^Copyright\s*©|^©\s*\d{4}",
-)
-
-#: Headings after which only related links follow: the text is cut there (in its second part).
-TAIL_HEADINGS = re.compile(
-    r"^[\W_]*(?:相关阅读|推荐阅读|相关文章|相关推荐|延伸阅读|往期推荐|往期回顾|往期精彩|精彩推荐|"
-    r"热门文章|热门推荐|猜你喜欢|更多阅读|Related (?:Articles|Posts|Reading))[\W_]*$",
-    re.I,
-)
-
-#: Lines that end an article ("— 完 —", "-END-"): the text is cut there (in its second part).
-END_LINES = re.compile(r"^[\s\-—–_=·•*]*(?:完|END|THE END|全文完)[\s\-—–_=·•*]*$", re.I)
-
-
-def _compile(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
-
-
-@lru_cache(maxsize=64)
-def _drop_re(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    return _compile(patterns)
-
-
-def clean_text(
-    text: str,
-    drop: tuple[str, ...] = DROP_LINES,
-    end: tuple[str, ...] = (),
-    max_drop_len: int = 120,
-) -> str:
-    """Text with one paragraph a line, boilerplate lines dropped and trailing sections cut."""
-    lines = [_SPACES.sub(" ", line).strip() for line in (text or "").splitlines()]
-    lines = [line for line in lines if line]
-    drop_re = _drop_re(drop)
-    end_re = _drop_re(end)
-    total = len(lines)
-    kept: list[str] = []
-    for index, line in enumerate(lines):
-        late = total >= 4 and index >= total * 0.4
-        if late and len(line) <= 30 and (TAIL_HEADINGS.match(line) or END_LINES.match(line)):
-            break
-        if end_re and late and end_re.search(line):
-            break
-        if drop_re and len(line) <= max_drop_len and drop_re.search(line):
-            continue
-        kept.append(line)
-    return "\n".join(kept)
-
-
-# --------------------------------------------------------------------------------------------
-# Trafilatura
-
-
-@lru_cache(maxsize=4)
-def trafilatura_config(min_extracted: int = 250) -> Any:
-    """A trafilatura config with our limits (no signal-based timeout, small outputs allowed)."""
-    config = use_config()
-    config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
-    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(min_extracted))
-    config.set("DEFAULT", "MIN_OUTPUT_SIZE", "1")
-    return config
-
-
-DATE_PARAMS = {"extensive_search": True, "original_date": True}
-
-_HIDDEN_STYLE = re.compile(r"(?:visibility\s*:\s*hidden|opacity\s*:\s*0(?![.\d]))\s*;?", re.I)
-
-
-def unhide(element: Any) -> None:
-    """Drop `visibility: hidden` / `opacity: 0` from an element, its ancestors and descendants."""
-    nodes = [*element.iterancestors(), *element.iter()]
-    for node in nodes:
-        style = node.get("style") if isinstance(node.tag, str) else None
-        if style and _HIDDEN_STYLE.search(style):
-            node.set("style", _HIDDEN_STYLE.sub("", style))
-
-
-def isolate(tree: Any, container: Any) -> Any:
-    """A copy of the document whose body holds only (a copy of) `container`."""
-    doc = lxml.html.document_fromstring("<html><head></head><body></body></html>")
-    head = tree.find("head")
-    if head is not None:
-        doc.replace(doc.find("head"), deepcopy(head))
-    lang = tree.get("lang")
-    if lang:
-        doc.set("lang", lang)
-    body = doc.find("body")
-    article = etree.SubElement(body, "article")
-    article.append(deepcopy(container))
-    article[-1].tail = None
-    unhide(article[-1])
-    return doc
-
-
-def prune_nodes(root: Any, xpaths: tuple[str, ...]) -> None:
-    """Remove the nodes matching any of the XPaths (relative to `root`) in place."""
-    for query in xpaths:
-        try:
-            hits = root.xpath(query)
-        except etree.XPathError:
-            continue
-        for node in hits:
-            if not isinstance(node, lxml.html.HtmlElement) or node.getparent() is None:
-                continue
-            node.drop_tree()  # keeps the text that follows the node
-
-
-# --------------------------------------------------------------------------------------------
-# The base extractor
-
+State = tuple[Status, str]
 
 _SOFT_404 = re.compile(
     r"404|页面不存在|页面未找到|页面找不到|文章不存在|内容不存在|内容已删除|已被删除|已下线|"
@@ -758,10 +81,13 @@ _BLOCKED = re.compile(
 
 
 class Extractor:
-    """The generic extractor, and the base class of every site extractor (see module doc)."""
+    """The base class of every extractor: the machinery, with hooks a subclass overrides.
 
-    #: Name recorded in `Extracted.extractor`.
-    name: ClassVar[str] = "generic"
+    It is not registered itself: `GenericExtractor` is the extractor of sites without their own.
+    """
+
+    #: Name recorded in `Extracted.extractor` (and in stats); every subclass sets its own.
+    name: ClassVar[str]
     #: Hosts this extractor serves; a host matches itself and all its subdomains.
     domains: ClassVar[tuple[str, ...]] = ()
     #: Site name when the page does not give one.
@@ -773,7 +99,8 @@ class Extractor:
     #: XPaths of nodes removed before the body is read.
     prune: ClassVar[tuple[str, ...]] = (
         "//*[self::script or self::style or self::noscript]",  # one walk of the tree, not three
-        f"//*[{cls('share')} or {cls('social-share')} or {cls('related')} or {cls('comments')}]",
+        f"//*[{has_class('share')} or {has_class('social-share')} or {has_class('related')}"
+        f" or {has_class('comments')}]",
     )
     #: Extra regexes of boilerplate lines dropped from the text (besides DROP_LINES).
     drop_lines: ClassVar[tuple[str, ...]] = ()
@@ -809,11 +136,26 @@ class Extractor:
         probe = " ".join(filter(None, [result.title, result.text[:300]]))
         blocked = _BLOCKED.search(probe)
         if blocked:
-            return "blocked", f"{self.name}: blocked ({squash(blocked.group(0))})"
+            return Status.BLOCKED, f"{self.name}: blocked ({squash(blocked.group(0))})"
         gone = _SOFT_404.search(probe)
         if gone and (not result.text or len(result.text) < 200):
-            return "gone", f"{self.name}: soft 404 ({squash(gone.group(0))})"
+            return Status.GONE, f"{self.name}: soft 404 ({squash(gone.group(0))})"
         return None
+
+    def no_text(self, page: Page, result: Extracted) -> Extracted:
+        """What a page ends as when its body gave no text and `late_state` found nothing: failed.
+
+        A site that keeps the text of some pages elsewhere (page data, a description) reads it
+        here and returns the result archived.
+        """
+        result.status, result.reason = Status.FAILED, f"{self.name}: no text extracted"
+        return result
+
+    def binary(self, url: str, media_type: str | None) -> Extracted:
+        """A binary body (PDF, image, archive): archived untouched, with its media type."""
+        return Extracted(
+            status=Status.ARCHIVED, extractor="binary", text="", extra={"content_type": media_type}
+        )
 
     # ---- the machinery
 
@@ -828,23 +170,17 @@ class Extractor:
     def extract(self, page: Page) -> Extracted:
         """Extract one decoded HTML page."""
         if page.tree is None:
-            return Extracted(status="failed", reason="unparseable HTML", extractor=self.name)
+            return Extracted(status=Status.FAILED, reason="unparseable HTML", extractor=self.name)
         state = self.page_state(page)
         if state:
             return self.stateful(page, state)
         body = self.select(page)
         result = self.assemble(page, body, self.read(page, body))
-        if not result.text:
-            late = self.late_state(page, result)
-            if late:
-                result.status, result.reason = late
-            else:
-                result.status, result.reason = "failed", f"{self.name}: no text extracted"
-            return result
         late = self.late_state(page, result)
         if late:
             result.status, result.reason = late
-        return result
+            return result
+        return result if result.text else self.no_text(page, result)
 
     def stateful(self, page: Page, state: State, **fields: Any) -> Extracted:
         """An `Extracted` for a page that is not an article."""
@@ -854,42 +190,9 @@ class Extractor:
 
     def read(self, page: Page, body: Any) -> str:
         """Body text, from the container when there is one."""
-        options: dict[str, Any] = {
-            "url": page.url or None,
-            "include_comments": False,
-            "include_tables": True,
-            "favor_recall": self.favor_recall,
-            "favor_precision": not self.favor_recall,
-            "date_extraction_params": DATE_PARAMS,
-            "prune_xpath": list(self.prune) or None,
-        }
         if body is None:
-            # trafilatura's own pass first; its readability/jusText comparison (a quarter of
-            # the extraction time) only where that comparison can change the outcome
-            doc = trafilatura.bare_extraction(
-                page.tree, with_metadata=False, config=trafilatura_config(), fast=True, **options
-            )
-            if _may_need_fallback(doc):
-                doc = trafilatura.bare_extraction(
-                    page.tree, with_metadata=False, config=trafilatura_config(), **options
-                )
-            return (doc.text if doc is not None else "") or ""
-        isolated = isolate(page.tree, body)
-        # the container is the body already, and its own text backs trafilatura up below:
-        # the readability/jusText comparison (15 % of extraction time) adds nothing here
-        doc = trafilatura.bare_extraction(
-            isolated, with_metadata=False, config=trafilatura_config(25), fast=True, **options
-        )
-        text = (doc.text if doc is not None else "") or ""
-        # Trafilatura may judge parts of a known container to be boilerplate (WeChat's nested
-        # <section>s often are); when it loses real paragraphs of the container, the container's
-        # own text (pruned) is the better body.
-        prune_nodes(isolated, self.prune)
-        article = isolated.find(".//article")
-        plain = node_text(article) if article is not None else ""
-        if _recall(text, plain) < 0.9:
-            text = plain
-        return text
+            return read_page(page.tree, page.url, self.favor_recall, self.prune)
+        return read_container(page.tree, body, page.url, self.favor_recall, self.prune)
 
     def guessed_metadata(self, page: Page, stated: dict[str, Any]) -> dict[str, Any]:
         """trafilatura's metadata when a field of `guessed_fields` is not stated, else only the
@@ -900,7 +203,7 @@ class Extractor:
         if not self.guess_date:  # trafilatura's date would not be taken anyway
             known.add("published")
         if not known.issuperset(self.guessed_fields):
-            return _doc_meta(extract_metadata(deepcopy(page.tree), page.url or None, DATE_PARAMS))
+            return guess_metadata(page.tree, page.url)
         return {
             "description": page.meta("og:description", "description", "twitter:description"),
             "image": page.meta("og:image", "twitter:image", "twitter:image:src"),
@@ -921,14 +224,14 @@ class Extractor:
             "description": meta.get("description"),
         }
         fields.update(stated)
-        text = clean_text(text, DROP_LINES + self.drop_lines, self.end_lines)
+        text = strip_boilerplate(text, DROP_LINES + self.drop_lines, self.end_lines)
         title = _clean_title(fields.get("title"))
         if title and text.startswith(title):  # the h1 repeated as the first line of the body
             first, _, rest = text.partition("\n")
             if first.strip() == title:
                 text = rest
         guessed = guess_language(f"{fields.get('title') or ''}\n{text}")
-        declared = page_language(page)
+        declared = page.declared_language
         language = (
             fields.pop("language", None)
             or self.language
@@ -940,7 +243,7 @@ class Extractor:
         if meta.get("image") and "cover" not in extra:
             extra["cover"] = meta["image"]
         return Extracted(
-            status="archived",
+            status=Status.ARCHIVED,
             extractor=self.name,
             title=title,
             author=squash(fields.get("author")) or None,
@@ -1004,69 +307,18 @@ class Extractor:
     def extract_xml(self, url: str, text: str) -> Extracted:
         """A non-HTML XML body (feed, sitemap): its text content, archived as is."""
         try:
-            root = etree.fromstring(_XML_DECL.sub("", _CONTROL.sub("", text), count=1).encode())
-            content = "\n".join(s.strip() for s in root.itertext() if s.strip())
+            root = etree.fromstring(parseable(text).encode())
+            content = "\n".join(
+                s.strip() for s in root.itertext() if isinstance(s, str) and s.strip()
+            )
         except (etree.XMLSyntaxError, ValueError):
             content = text
         return Extracted(
-            status="archived",
+            status=Status.ARCHIVED,
             extractor="text",
             text=content,
             extra={"content_type": "application/xml"},
         )
-
-
-#: Below this many characters, trafilatura's own extraction is checked against readability and
-#: jusText (its fallback comparison); above, the comparison would keep it unless its text has
-#: no paragraphs or is mostly tables.
-FALLBACK_BELOW = 1500
-
-
-def _may_need_fallback(doc: Any) -> bool:
-    """Whether trafilatura's fallback comparison could replace a fast extraction.
-
-    trafilatura prefers readability when its own text is empty, far shorter than readability's,
-    or without paragraphs (or more tables than paragraphs), and tries jusText on short texts.
-    """
-    if doc is None or len(doc.text or "") < FALLBACK_BELOW:
-        return True
-    body = doc.body
-    if body is None:
-        return True
-    paragraphs = len(body.findall(".//p"))
-    return paragraphs == 0 or len(body.findall(".//table")) > paragraphs
-
-
-def _recall(text: str, reference: str) -> float:
-    """Share of the reference's paragraphs (of 20+ characters) found in `text`."""
-    flat = re.sub(r"\s+", "", text)
-    lines = [re.sub(r"\s+", "", line) for line in reference.splitlines()]
-    lines = [line for line in lines if len(line) >= 20]
-    if not lines:
-        return 1.0 if flat or not reference.strip() else 0.0
-    return sum(1 for line in lines if line in flat) / len(lines)
-
-
-def _doc_meta(doc: Any) -> dict[str, Any]:
-    if doc is None:
-        return {}
-    return {
-        key: getattr(doc, key, None)
-        for key in ("title", "author", "date", "sitename", "description", "image")
-    }
-
-
-_HTTP_EQUIV = "translate(@http-equiv, 'CONTENTLAGU', 'contentlagu')"
-
-
-def page_language(page: Page) -> str | None:
-    """Language the page declares (<html lang>, Content-Language, og:locale)."""
-    declared = (
-        (page.tree.get("lang") if page.tree is not None else None)
-        or page.first(f"//meta[{_HTTP_EQUIV}='content-language']/@content")
-        or page.meta("og:locale")
-    )
-    return _primary_language(declared)
 
 
 def _clean_site(site: str | None) -> str | None:
@@ -1078,5 +330,6 @@ def _clean_site(site: str | None) -> str | None:
 
 
 def _clean_title(title: str | None) -> str | None:
+    """A title as text: entities decoded, whitespace squashed (None when empty)."""
     title = squash(htmllib.unescape(title or ""))
     return title or None

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from crawler.extractors.base import CHINA_TZ, Extractor, Page, cjk_ratio, page_language, parse_date
+from crawler.extractors.base import Extractor
+from crawler.extractors.dates import CHINA_TZ, parse_date
+from crawler.extractors.page import Page
+from crawler.extractors.text import cjk_ratio
 
 #: Elements that hold the publication time on many Chinese news and blog sites, each with a
 #: string the page's HTML must contain for the XPath to match (most pages have none of them,
@@ -55,7 +58,7 @@ class GenericExtractor(Extractor):
         """Title from the h1 when <title> only adds a site suffix; dated elements; bylines."""
         page_title = page.first("//title")
         chinese = (
-            page_language(page) == "zh"
+            page.declared_language == "zh"
             or page.host.endswith(".cn")
             or cjk_ratio(page_title or "") > 0.3
         )

@@ -6,7 +6,8 @@ import re
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from crawler.extractors.base import Extractor, Page, cls
+from crawler.extractors.base import Extractor
+from crawler.extractors.page import Page, has_class
 
 _SUFFIXES = (
     re.compile(
@@ -50,14 +51,14 @@ class GithubExtractor(Extractor):
     domains: ClassVar[tuple[str, ...]] = ("github.com",)
     site: ClassVar[str | None] = "GitHub"
     container: ClassVar[tuple[str, ...]] = (
-        f"//article[{cls('markdown-body')}]",
-        f"//*[@id='readme']//*[{cls('markdown-body')}]",
-        f"//*[{cls('markdown-body')}]",
+        f"//article[{has_class('markdown-body')}]",
+        f"//*[@id='readme']//*[{has_class('markdown-body')}]",
+        f"//*[{has_class('markdown-body')}]",
     )
     prune: ClassVar[tuple[str, ...]] = (
         "//script",
         "//style",
-        f"//*[{cls('anchor')} or {cls('octicon')}]",
+        f"//*[{has_class('anchor')} or {has_class('octicon')}]",
     )
     favor_recall: ClassVar[bool] = True
     guess_date: ClassVar[bool] = False  # a repository has no publication date

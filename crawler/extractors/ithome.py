@@ -6,7 +6,9 @@ import re
 from datetime import timezone
 from typing import Any, ClassVar
 
-from crawler.extractors.base import CHINA_TZ, Extractor, Page, cls, parse_date
+from crawler.extractors.base import Extractor
+from crawler.extractors.dates import CHINA_TZ, parse_date
+from crawler.extractors.page import Page, has_class
 
 _LABEL = re.compile(r"^\s*(?:来源|作者|责编|责任编辑)\s*[:：]\s*")
 
@@ -25,14 +27,14 @@ class IthomeExtractor(Extractor):
     language: ClassVar[str | None] = "zh"
     container: ClassVar[tuple[str, ...]] = (
         '//div[@id="paragraph"]',
-        f"//div[{cls('post_content')}]",
-        f"//div[{cls('news-content')}]",
+        f"//div[{has_class('post_content')}]",
+        f"//div[{has_class('news-content')}]",
     )
     prune: ClassVar[tuple[str, ...]] = (
         "//script",
         "//style",
-        f"//*[{cls('ad-tips')} or {cls('tougao-user')} or {cls('related_post')}]",
-        f"//*[{cls('shareto')} or {cls('post_tags')} or {cls('tag')}]",
+        f"//*[{has_class('ad-tips')} or {has_class('tougao-user')} or {has_class('related_post')}]",
+        f"//*[{has_class('shareto')} or {has_class('post_tags')} or {has_class('tag')}]",
     )
     # Every ithome post ends with its ad disclaimer; editor lines go with the base rules.
     drop_lines: ClassVar[tuple[str, ...]] = (r"^广告声明[:：]",)
@@ -49,7 +51,8 @@ class IthomeExtractor(Extractor):
         if editor:
             extra["editor"] = editor
         return {
-            "title": page.first(f"//*[{cls('post_title')}]//h1", "//h1") or page.meta("og:title"),
+            "title": page.first(f"//*[{has_class('post_title')}]//h1", "//h1")
+            or page.meta("og:title"),
             "author": _unlabel(
                 page.first('//*[@id="author_baidu"]//strong', '//*[@id="author_baidu"]')
             ),

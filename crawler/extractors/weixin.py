@@ -7,42 +7,38 @@ from datetime import timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from crawler.extractors.base import (
-    CHINA_TZ,
-    Extractor,
-    Page,
-    State,
-    absolute,
-    clean_text,
-    cls,
-    node_text,
-    parse_date,
-    squash,
-)
-from crawler.items import Extracted
+from crawler.extractors.base import Extractor, State
+from crawler.extractors.boilerplate import strip_boilerplate
+from crawler.extractors.dates import CHINA_TZ, parse_date
+from crawler.extractors.page import Page, absolute, has_class
+from crawler.extractors.text import node_text, squash
+from crawler.items import Extracted, Status
 
 #: Error pages, by the words they show: (regex, status, reason).
-STATES: tuple[tuple[str, str, str], ...] = (
-    (r"该公众号已迁移", "gone", "account migrated"),
-    (r"该内容已被发布者删除|内容已被发布者删除", "gone", "deleted by publisher"),
-    (r"此内容因违规无法查看|此内容因违规已删除", "gone", "removed for violation"),
-    (r"被投诉且经审核涉嫌侵权", "gone", "taken down after infringement complaint"),
-    (r"涉嫌过度营销", "gone", "taken down after complaints"),
-    (r"此内容发送失败无法查看", "gone", "never delivered"),
-    (r"此[帐账]号已被屏蔽|此[帐账]号已被封禁|该公众号已被封禁", "gone", "account blocked"),
-    (r"此[帐账]号已自主注销|此[帐账]号已注销", "gone", "account closed"),
-    (r"链接已过期", "gone", "link expired"),
-    (r"参数错误", "gone", "invalid link"),
-    (r"访问过于频繁", "blocked", "rate limited"),
-    (r"环境异常|完成验证后即可继续访问|请完成验证", "blocked", "verification required"),
-    (r"请在微信客户端打开链接", "blocked", "WeChat client required"),
-    (r"系统出错", "failed", "system error"),
+STATES: tuple[tuple[str, Status, str], ...] = (
+    (r"该公众号已迁移", Status.GONE, "account migrated"),
+    (r"该内容已被发布者删除|内容已被发布者删除", Status.GONE, "deleted by publisher"),
+    (r"此内容因违规无法查看|此内容因违规已删除", Status.GONE, "removed for violation"),
+    (r"被投诉且经审核涉嫌侵权", Status.GONE, "taken down after infringement complaint"),
+    (r"涉嫌过度营销", Status.GONE, "taken down after complaints"),
+    (r"此内容发送失败无法查看", Status.GONE, "never delivered"),
+    (r"此[帐账]号已被屏蔽|此[帐账]号已被封禁|该公众号已被封禁", Status.GONE, "account blocked"),
+    (r"此[帐账]号已自主注销|此[帐账]号已注销", Status.GONE, "account closed"),
+    (r"链接已过期", Status.GONE, "link expired"),
+    (r"参数错误", Status.GONE, "invalid link"),
+    (r"访问过于频繁", Status.BLOCKED, "rate limited"),
+    (r"环境异常|完成验证后即可继续访问|请完成验证", Status.BLOCKED, "verification required"),
+    (r"请在微信客户端打开链接", Status.BLOCKED, "WeChat client required"),
+    (r"系统出错", Status.FAILED, "system error"),
 )
+
+#: An account's history page (its list of posts): not an article.
+ACCOUNT_PAGE: State = (Status.FAILED, "weixin: not an article (account history page)")
 
 #: Elements WeChat shows its error and verification messages in.
 MESSAGE_BOXES = (
-    f"//*[{cls('weui-msg')} or {cls('global_error_msg')} or {cls('msg_box')}"
-    f" or {cls('weui-msg__title')} or {cls('weui-msg__desc')}]"
+    f"//*[{has_class('weui-msg')} or {has_class('global_error_msg')} or {has_class('msg_box')}"
+    f" or {has_class('weui-msg__title')} or {has_class('weui-msg__desc')}]"
 )
 
 #: Page data of posts that have no #js_content (image-text, text-only, video posts).
@@ -87,8 +83,8 @@ class WeixinExtractor(Extractor):
         "//style",
         "//mp-common-profile",
         "//mpprofile",
-        f"//*[{cls('js_product_container')} or {cls('mp_profile_iframe_wrp')}]",
-        f"//*[{cls('qr_code_pc')} or {cls('reward_area')}]",
+        f"//*[{has_class('js_product_container')} or {has_class('mp_profile_iframe_wrp')}]",
+        f"//*[{has_class('qr_code_pc')} or {has_class('reward_area')}]",
     )
     drop_lines: ClassVar[tuple[str, ...]] = WEIXIN_DROP
     favor_recall: ClassVar[bool] = True
@@ -99,11 +95,13 @@ class WeixinExtractor(Extractor):
         body = self.select(page)
         if body is not None and (len(squash(node_text(body))) >= 20 or body.xpath(".//img")):
             return None
-        profile = page.xpath(f"//*[{cls('profile_nickname')}]") and page.xpath('//*[@id="history"]')
+        profile = page.xpath(f"//*[{has_class('profile_nickname')}]") and page.xpath(
+            '//*[@id="history"]'
+        )
         if body is None and (
             profile or page.js("msgList", declared=True) or "/mp/profile_ext" in page.url
         ):
-            return "failed", "weixin: not an article (account history page)"
+            return ACCOUNT_PAGE
         text = "\n".join(node_text(box) for box in page.xpath(MESSAGE_BOXES))
         if not text and len(page.visible_text) < 1000 and not PAGE_DATA.search(page.scripts):
             text = page.visible_text  # a message page in a layout we do not know yet
@@ -128,8 +126,8 @@ class WeixinExtractor(Extractor):
         if target:
             extra["transfer_target_link"] = target
         title = None
-        if "not an article" in state[1]:  # an account page: its title is the account's name
-            title = page.first(f"//*[{cls('profile_nickname')}]") or page.js("nickname")
+        if state == ACCOUNT_PAGE:  # its title is the account's name
+            title = page.first(f"//*[{has_class('profile_nickname')}]") or page.js("nickname")
             if title:
                 extra["account"] = title
         return super().stateful(page, state, title=title, extra=extra, **fields)
@@ -138,21 +136,21 @@ class WeixinExtractor(Extractor):
         """Error pages are all recognised by `page_state`: a short post is still a post."""
         return None
 
-    def extract(self, page: Page) -> Extracted:
-        """As the base; posts without #js_content are read from the page's JS data."""
-        result = super().extract(page)
-        if result.status == "failed" and result.reason and "no text" in result.reason:
-            text = self.ssr_text(page)
-            if text:
-                result.status, result.reason, result.text = "archived", None, text
-                result.extra["layout"] = "page-data"
-            elif result.images:  # a post of pictures only is still an article
-                result.status, result.reason = "archived", None
-                result.extra["layout"] = "images-only"
-            elif result.description and PAGE_DATA.search(page.scripts):  # e.g. video posts
-                result.status, result.reason = "archived", None
-                result.text = result.description
-                result.extra["layout"] = "description-only"
+    def no_text(self, page: Page, result: Extracted) -> Extracted:
+        """Posts without #js_content text: read from the page's JS data, else their pictures or
+        their description; failed only when none of them holds anything."""
+        text = self.ssr_text(page)
+        if text:
+            result.text = text
+            result.extra["layout"] = "page-data"
+        elif result.images:  # a post of pictures only is still an article
+            result.extra["layout"] = "images-only"
+        elif result.description and PAGE_DATA.search(page.scripts):  # e.g. video posts
+            result.text = result.description
+            result.extra["layout"] = "description-only"
+        else:
+            return super().no_text(page, result)
+        result.status, result.reason = Status.ARCHIVED, None
         return result
 
     def ssr_text(self, page: Page) -> str:
@@ -160,7 +158,7 @@ class WeixinExtractor(Extractor):
         for key in SSR_TEXT_KEYS:
             value = page.js(key)
             if value:
-                return clean_text(re.sub(r"<[^>]+>", "", value), self.drop_lines)
+                return strip_boilerplate(re.sub(r"<[^>]+>", "", value), self.drop_lines)
         return ""
 
     def metadata(self, page: Page, body: Any) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""How a fetch that did not give a page is described: a status word and a reason.
+"""Status and reason of a response, of a request that failed, and of a fetch as a whole.
 
-Statuses (see ARCHIVE.md): ``gone`` (404, 410, 451: permanent), ``blocked`` (401, 403, 429, a
-Retry-After too long to wait: tried again after a back-off), ``failed`` (network and server
-errors: tried again by later runs), ``skipped`` (over DOWNLOAD_MAXSIZE: never tried again),
-``refused`` (robots.txt, private or loopback address). A reason ends with ``(N tries)`` when
-the fetch was retried within the run.
+`describe_response` and `describe_failure` say what an answer (or its absence) means before
+any page is read: ``gone`` (404, 410, 451: permanent), ``blocked`` (401, 403, 429, a Retry-After
+too long to wait: tried again after a back-off), ``failed`` (network and server errors: tried
+again by later runs), ``skipped`` (over DOWNLOAD_MAXSIZE: never tried again), ``refused``
+(robots.txt, private or loopback address). A reason ends with ``(N tries)`` when the fetch was
+retried within the run. `settle` decides what a whole fetch ends as, once its page was read.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ try:  # Scrapy >= 2.13 limits decompression to DOWNLOAD_MAXSIZE with this except
 except ImportError:  # pragma: no cover
     _Inflated = None  # type: ignore[assignment,misc]
 
+from crawler.items import Extracted, FetchOutcome, Status
 from crawler.netsafety import RefusedURL
 
 GONE_HTTP = {404, 410, 451}
@@ -39,71 +41,92 @@ BLOCKED_HTTP = {401, 403, 429}
 _MAX_REDIRECTS = "max redirections reached"
 
 
-def status_for_http(code: int) -> tuple[str | None, str | None]:
+#: (status, reason) of an answer; a None status means the page is to be read.
+Verdict = tuple[Status | None, str | None]
+
+
+class Described(IgnoreRequest):
+    """A request dropped by one of our middlewares with its status and reason already known."""
+
+    status: Status = Status.FAILED
+
+
+def status_for_http(code: int) -> Verdict:
     """Status and reason for an HTTP status code; (None, None) when the page is to be read."""
     if 200 <= code < 300:
         return None, None
     if code in GONE_HTTP:
-        return "gone", f"HTTP {code}"
+        return Status.GONE, f"HTTP {code}"
     if code in BLOCKED_HTTP:
-        return "blocked", f"HTTP {code}"
-    return "failed", f"HTTP {code}"
+        return Status.BLOCKED, f"HTTP {code}"
+    return Status.FAILED, f"HTTP {code}"
 
 
-def describe_response(response: Response) -> tuple[str | None, str | None]:
+def describe_response(response: Response) -> Verdict:
     """Status and reason for a response; (None, None) when the page is to be read."""
-    meta = _meta(response)
+    meta = response.meta if response.request is not None else {}
     status, reason = meta.get("sources_outcome") or status_for_http(response.status)
     return status, None if reason is None else reason + _tries(meta)
 
 
-def describe_failure(failure: Failure) -> tuple[str, str]:
-    """Status and reason for a request that ended in an exception."""
-    meta = _meta(failure)
-    status, reason = _describe(failure.value, meta)
+def describe_failure(failure: Failure) -> tuple[Status, str]:
+    """Status and reason for a request that ended in an exception (a Scrapy errback)."""
+    request = getattr(failure, "request", None)
+    exc = failure.value
+    assert isinstance(exc, BaseException)
+    return describe_exception(exc, request.meta if request is not None else {})
+
+
+def describe_exception(exc: BaseException, meta: dict[str, Any]) -> tuple[Status, str]:
+    """Status and reason for a download that raised `exc`; `meta` is its request's meta."""
+    status, reason = _describe(exc, meta)
     return status, reason + _tries(meta)
 
 
-def _describe(exc: BaseException, meta: dict[str, Any]) -> tuple[str, str]:
+def settle(item: FetchOutcome) -> tuple[Status, str | None]:
+    """What a fetch ends as: the answer's own status, else what the extractor read from it."""
+    ex: Extracted | None = item.extracted
+    if ex is None and item.status in (None, Status.ARCHIVED):
+        return Status.FAILED, "nothing was extracted"
+    status = item.status or (ex.status if ex else Status.FAILED)
+    return status, item.reason or (ex.reason if ex else None)
+
+
+def _describe(exc: BaseException, meta: dict[str, Any]) -> tuple[Status, str]:
     name = type(exc).__name__
-    if getattr(exc, "sources_status", None):
-        return exc.sources_status, str(exc)  # type: ignore[attr-defined]
+    if isinstance(exc, Described):
+        return exc.status, str(exc)
     if isinstance(exc, RefusedURL):
-        return "refused", str(exc)
+        return Status.REFUSED, str(exc)
     if isinstance(exc, IgnoreRequest):
         cause = exc.__cause__
         if _Inflated is not None and isinstance(cause, _Inflated):
-            return "skipped", (
+            return Status.SKIPPED, (
                 f"too large: over DOWNLOAD_MAXSIZE ({cause.max_size} bytes) once decompressed"
             )
         text = str(exc) or name
         if text == _MAX_REDIRECTS:
-            return "failed", "too many redirects"
+            return Status.FAILED, "too many redirects"
         if "robots.txt" in text.lower():
-            return "refused", f"forbidden by robots.txt: {text}"
+            return Status.REFUSED, f"forbidden by robots.txt: {text}"
         if "refused" in text.lower():
-            return "refused", text
-        return "skipped", text
+            return Status.REFUSED, text
+        return Status.SKIPPED, text
     if isinstance(exc, DownloadCancelledError):
         if meta.get("sources_too_large"):
-            return "skipped", f"too large: {meta['sources_too_large']}"
-        return "failed", f"download cancelled: {_short(exc)}"
+            return Status.SKIPPED, f"too large: {meta['sources_too_large']}"
+        return Status.FAILED, f"download cancelled: {_short(exc)}"
     if isinstance(exc, DownloadTimeoutError | net.TimeoutError | net.TCPTimedOutError):
-        return "failed", f"timeout: {_short(exc)}"
+        return Status.FAILED, f"timeout: {_short(exc)}"
     if isinstance(exc, CannotResolveHostError | net.DNSLookupError):
-        return "failed", f"DNS lookup failed: {_short(exc)}"
+        return Status.FAILED, f"DNS lookup failed: {_short(exc)}"
     if isinstance(exc, DownloadConnectionRefusedError | net.ConnectionRefusedError):
-        return "failed", "connection refused"
+        return Status.FAILED, "connection refused"
     if isinstance(exc, ResponseDataLossError):
-        return "failed", f"truncated body: {_truncation(meta)}"
+        return Status.FAILED, f"truncated body: {_truncation(meta)}"
     if isinstance(exc, DownloadFailedError | ResponseFailed | net.ConnectionLost):
-        return "failed", _connection_end(exc)
-    return "failed", f"{name}: {_short(exc)}"
-
-
-def _meta(source: Response | Failure) -> dict[str, Any]:
-    request = getattr(source, "request", None)
-    return request.meta if request is not None else {}
+        return Status.FAILED, _connection_end(exc)
+    return Status.FAILED, f"{name}: {_short(exc)}"
 
 
 def _tries(meta: dict[str, Any]) -> str:

@@ -1,0 +1,68 @@
+"""Lines that are not the article: follow prompts, credits, share bars, and where the article ends.
+
+`strip_boilerplate` applies the rules to an extracted text. A site adds its own through
+`Extractor.drop_lines` and `Extractor.end_lines`; the rules here hold for every site.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from crawler.extractors.text import SPACES
+
+#: Lines dropped wherever they are (short lines only): follow prompts, editor credits, share bars.
+DROP_LINES: tuple[str, ...] = (
+    r"扫码关注|扫描二维码关注|长按(?:识别)?二维码|长按.{0,6}关注|点击上方.{0,10}关注|点击蓝字.{0,6}关注",
+    r"^[（(【\[]?\s*(?:责任编辑|责编|编辑|校对|审核|监制|实习编辑)\s*[:：|｜]",
+    r"^(?:分享到|分享至|微信扫一扫|阅读原文|点赞|在看|收藏|返回搜狐|查看更多)\s*[:：]?$",
+    r"^欢迎关注.{0,12}(?:公众号|微信|微博)",
+    r"版权所有.{0,20}(?:转载|违者)|未经.{0,10}授权.{0,12}(?:转载|使用)|转载请注明出处|"
+    r"^Copyright\s*©|^©\s*\d{4}",
+)
+
+#: Headings after which only related links follow: the text is cut there (in its second part).
+TAIL_HEADINGS = re.compile(
+    r"^[\W_]*(?:相关阅读|推荐阅读|相关文章|相关推荐|延伸阅读|往期推荐|往期回顾|往期精彩|精彩推荐|"
+    r"热门文章|热门推荐|猜你喜欢|更多阅读|Related (?:Articles|Posts|Reading))[\W_]*$",
+    re.I,
+)
+
+#: Lines that end an article ("— 完 —", "-END-"): the text is cut there (in its second part).
+END_LINES = re.compile(r"^[\s\-—–_=·•*]*(?:完|END|THE END|全文完)[\s\-—–_=·•*]*$", re.I)
+
+
+@lru_cache(maxsize=64)
+def _alternation(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled regex matching any of the patterns (None for none), compiled once."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+
+def strip_boilerplate(
+    text: str,
+    drop: tuple[str, ...] = DROP_LINES,
+    end: tuple[str, ...] = (),
+    max_drop_len: int = 120,
+) -> str:
+    """Text with one paragraph a line, boilerplate lines dropped and trailing sections cut.
+
+    A line is dropped when it matches `drop` and is at most `max_drop_len` long. The text ends
+    before a short related-links heading or end mark (TAIL_HEADINGS, END_LINES) or a line
+    matching `end`, found in its second part: from 40 % of its lines on, in texts of 4+ lines.
+    """
+    lines = [SPACES.sub(" ", line).strip() for line in (text or "").splitlines()]
+    lines = [line for line in lines if line]
+    drop_re = _alternation(drop)
+    end_re = _alternation(end)
+    total = len(lines)
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        late = total >= 4 and index >= total * 0.4
+        if late and len(line) <= 30 and (TAIL_HEADINGS.match(line) or END_LINES.match(line)):
+            break
+        if end_re and late and end_re.search(line):
+            break
+        if drop_re and len(line) <= max_drop_len and drop_re.search(line):
+            continue
+        kept.append(line)
+    return "\n".join(kept)

@@ -1,0 +1,130 @@
+"""The `sources/*` stats keys: how a run explains itself.
+
+Every decision a component makes is counted under one of these keys; the run report and the
+tests read them. Keys that depend on a value (a status, a site, a reason) are built by the
+functions below, so that each key's spelling lives here only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from scrapy.statscollectors import StatsCollector
+
+PREFIX = "sources"
+
+DIGESTS_READ = "sources/digests/read"
+DIGESTS_UNCHANGED = "sources/digests/unchanged"
+DIGESTS_FAILED = "sources/digests/failed"
+DIGESTS_ERRORS = "sources/digests/errors"  # a list of "<source>: <why>"
+ENTRIES = "sources/entries"
+
+LINKS_INVALID = "sources/links/invalid"
+LINKS_NEW = "sources/links/new"
+LINKS_SCHEDULED = "sources/links/scheduled"
+LINKS_RESUMED = "sources/links/resumed"
+LINKS_DUPLICATE_IN_RUN = "sources/links/duplicate_in_run"
+#: Why a cited link was not fetched: its status, or `ALIAS` (another link names the page).
+ALIAS = "alias"
+
+DROPPED_ALREADY_ARCHIVED = "sources/dropped/already_archived"
+NORMALIZE_UNPARSED_DATE = "sources/normalize/unparsed_date"
+ATTACHMENTS_SCHEDULED = "sources/attachments/scheduled"
+
+ARCHIVE_WRITE_ERRORS = "sources/archive/write_errors"
+ARCHIVE_FIRST_WRITE_ERROR = "sources/archive/first_write_error"
+WARC_RECORDS = "sources/warc/records"
+WARC_BYTES = "sources/warc/bytes"
+
+#: Retries and site back-offs (besides Scrapy's own `retry/count`, `retry/reason_count/*`).
+RETRY = "sources/retry"
+RETRY_SITE_BACKOFF = "sources/retry/site_backoff"
+RETRY_WAITED = "sources/retry/waited_seconds"
+RETRY_TOO_LARGE = "sources/retry/too_large"
+
+#: The run's verdict, set by the run report and read by the crawl command.
+EXIT_CODE = "sources/exit_code"
+FAILURES = "sources/failures"
+
+_SITES = "sources/sites/"
+
+
+def cited(role: str) -> str:
+    """Links cited in the run's digests, by role."""
+    return f"sources/links/cited/{role}"
+
+
+def not_fetched(why: str) -> str:
+    """A cited link not fetched: its status (archived, gone, ...) or `ALIAS`."""
+    return f"sources/links/skipped/{why}"
+
+
+def outcome(status: str) -> str:
+    """Fetches that ended with this status."""
+    return f"sources/links/{status}"
+
+
+def site_outcome(host: str, status: str) -> str:
+    """Fetches of one site that ended with this status."""
+    return f"{_SITES}{host}/{status}"
+
+
+def reason(status: str, why: str | None) -> str:
+    """Fetches that ended with this status for this kind of reason."""
+    return f"sources/{status}/{reason_key(why)}"
+
+
+def extracted(extractor: str) -> str:
+    """Pages read by this extractor."""
+    return f"sources/extracted/{extractor}"
+
+
+def attachment(status: str) -> str:
+    """Attachments (images, PDFs) that ended with this status."""
+    return f"sources/attachments/{status}"
+
+
+def refused(kind: str) -> str:
+    """Requests refused by the network-safety policy, by kind (loopback, private, scheme...)."""
+    return f"sources/refused/{kind}"
+
+
+def backoff(host: str) -> str:
+    """Times a site was backed off for blocking the crawler."""
+    return f"sources/backoff/{host}"
+
+
+def gave_up(why: str) -> str:
+    """Retries given up, by reason."""
+    return f"{RETRY}/gave_up/{why}"
+
+
+def retry_reason(why: str) -> str:
+    """Retries made, by reason."""
+    return f"{RETRY}/reason/{why}"
+
+
+def reason_key(why: str | None) -> str:
+    """A short key for a reason: its words before the first colon or parenthesis."""
+    if not why:
+        return "unknown"
+    key = why.split(":")[0].split("(")[0].strip().lower().replace(" ", "_")
+    return key[:40] or "unknown"
+
+
+def sites(stats: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Outcomes per site, read back from the `site_outcome` keys."""
+    found: dict[str, dict[str, int]] = {}
+    for key, value in stats.items():
+        if key.startswith(_SITES):
+            host, _, status = key.removeprefix(_SITES).rpartition("/")
+            found.setdefault(host, {})[status] = int(value)
+    return dict(sorted(found.items()))
+
+
+def note_write_error(stats: StatsCollector, exc: BaseException) -> None:
+    """Count a failed archive write; the first one's message goes into the run's failure."""
+    stats.inc_value(ARCHIVE_WRITE_ERRORS)
+    if not stats.get_value(ARCHIVE_FIRST_WRITE_ERROR):
+        stats.set_value(ARCHIVE_FIRST_WRITE_ERROR, str(exc))
