@@ -20,9 +20,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler import inputs, stats
+from crawler import stats
 from crawler.archive import Archive
 from crawler.digests import DigestError, parse_digest
+from crawler.digests import sources as inputs
 from crawler.extensions import required
 from crawler.extensions.archive import ArchiveExtension
 from crawler.items import DigestRead, FetchOutcome, Link

@@ -12,6 +12,7 @@ import pytest
 
 from crawler.digests import DigestError, digest_id, parse_digest
 from crawler.items import Digest, Entry, Link, Role
+from crawler.urls import InvalidURL, canonicalize, url_id
 
 FIXTURES = Path(__file__).parent / "fixtures" / "digests"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "digests"
@@ -27,6 +28,15 @@ def roles(entries: list[Entry]) -> tuple[int, int]:
     count = Counter(link.role for entry in entries for link in entry.links)
     assert set(count) <= {Role.SOURCE, Role.RELATED}
     return count[Role.SOURCE], count[Role.RELATED]
+
+
+def cited(url: str, role: Role, text: str = "") -> Link:
+    """The finished link parse_digest gives for `url` as written (crawler.urls decides)."""
+    try:
+        canonical = canonicalize(url)
+    except InvalidURL as exc:
+        return Link(url, role, text, error=f"invalid URL: {exc}")
+    return Link(url, role, text, canonical, url_id(canonical))
 
 
 def urls(entry: Entry, role: str | None = None) -> list[str]:
@@ -80,7 +90,7 @@ def test_fixture_entry_and_link_counts(
     assert [e.position for e in digest.entries] == list(range(1, entries + 1))
     for entry in digest.entries:
         assert entry.title
-        assert all(link.canonical_url is None and link.error is None for link in entry.links)
+        assert all(link == cited(link.url, link.role, link.text) for link in entry.links)
         assert len({link.url for link in entry.links}) == len(entry.links)
 
 
@@ -94,7 +104,7 @@ def test_hangye_fields() -> None:
     assert first.title == "示例智能发布开源多模态模型：8B参数实现端侧实时理解"
     assert first.section == "技术前沿解读"
     assert first.labels == ["机器之心", "量子位"]
-    assert first.links[0] == Link(
+    assert first.links[0] == cited(
         "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv", Role.SOURCE, "机器之心"
     )
     assert urls(first, Role.RELATED) == [
@@ -105,7 +115,7 @@ def test_hangye_fields() -> None:
     assert third.section is None  # no 分类 line
     assert third.labels == ["深思圈"]
     assert third.links == [
-        Link("https://mp.weixin.qq.com/s/Retention0000000000000", Role.SOURCE, "深思圈")
+        cited("https://mp.weixin.qq.com/s/Retention0000000000000", Role.SOURCE, "深思圈")
     ]
     assert [e.section for e in quick] == ["其他相关资讯"] * 3
     assert quick[0].title == "某芯片公司发布第二代推理加速卡"
@@ -123,9 +133,9 @@ def test_meiri_fields() -> None:
     assert [e.labels for e in digest.entries] == [["机器之心"], ["新智元"], ["量子位"]]
     assert urls(first, Role.SOURCE) == ["https://mp.weixin.qq.com/s/OmniBench00000000000000"]
     assert first.links[1:] == [
-        Link("https://arxiv.org/abs/2603.04567", Role.RELATED, "论文"),  # trailing ， stripped
-        Link("https://github.com/example-lab/omnibench", Role.RELATED, "GitHub"),  # [url](url)
-        Link("https://omnibench.example.org/", Role.RELATED, "omnibench.example.org"),
+        cited("https://arxiv.org/abs/2603.04567", Role.RELATED, "论文"),  # trailing ， stripped
+        cited("https://github.com/example-lab/omnibench", Role.RELATED, "GitHub"),  # [url](url)
+        cited("https://omnibench.example.org/", Role.RELATED, "omnibench.example.org"),
     ]
     assert urls(second, Role.SOURCE) == [
         "https://mp.weixin.qq.com/s/RetrievalAug111111111111",
@@ -231,30 +241,71 @@ def test_bare_urls_lose_trailing_punctuation() -> None:
 def test_html_fragments_keep_anchors_and_drop_promotion() -> None:
     entries = parse("html_fragment.md").entries
     assert [e.links for e in entries] == [
-        [Link("https://www.ithome.com/0/925/001.htm", Role.SOURCE, "IT之家")],
-        [Link("https://www.oschina.net/news/416001", Role.SOURCE, "开源中国")],
-        [Link("https://arxiv.org/abs/2603.33333", Role.SOURCE, "论文")],
+        [cited("https://www.ithome.com/0/925/001.htm", Role.SOURCE, "IT之家")],
+        [cited("https://www.oschina.net/news/416001", Role.SOURCE, "开源中国")],
+        [cited("https://arxiv.org/abs/2603.33333", Role.SOURCE, "论文")],
     ]
 
 
 def test_duplicate_url_is_one_link_and_source_wins() -> None:
     first, second = parse("duplicates.md").entries
     qbit = "https://www.qbitai.com/2026/03/404001.html"
-    assert first.links == [Link(qbit, Role.SOURCE, "相关报道")]
+    assert first.links == [cited(qbit, Role.SOURCE, "相关报道")]
     assert second.links == [
-        Link("https://www.ithome.com/0/926/001.htm", Role.SOURCE, "IT之家"),
-        Link(qbit, Role.RELATED, ""),
+        cited("https://www.ithome.com/0/926/001.htm", Role.SOURCE, "IT之家"),
+        cited(qbit, Role.RELATED, ""),
     ]
 
 
 def test_dropped_and_malformed_links() -> None:
     (entry,) = parse("bad_links.md").entries
     assert entry.links == [
-        Link("https://www.oschina.net/news/417001", Role.SOURCE, "logo"),  # linked image: alt text
-        Link("https://exa mple.com/x", Role.RELATED, "坏链接"),  # kept as written
-        Link("http:///x", Role.RELATED, "三斜杠"),
-        Link("HTTPS://WWW.ITHOME.COM/0/927/001.htm", Role.RELATED, "大写"),
+        cited("https://www.oschina.net/news/417001", Role.SOURCE, "logo"),  # linked image: alt text
+        cited("https://exa mple.com/x", Role.RELATED, "坏链接"),  # kept as written
+        cited("http:///x", Role.RELATED, "三斜杠"),
+        cited("HTTPS://WWW.ITHOME.COM/0/927/001.htm", Role.RELATED, "大写"),
     ]
+
+
+def test_links_come_out_finished_with_canonical_url_and_id() -> None:
+    """parse_digest canonicalizes every link and names it; an unusable URL carries why."""
+    (entry,) = parse("bad_links.md").entries
+    finished = [(lk.canonical_url, lk.link_id, lk.error) for lk in entry.links]
+    assert finished == [
+        (
+            "https://www.oschina.net/news/417001",
+            "f6ca5378d144a5e5926e251fe97cfe7d",
+            None,
+        ),
+        (None, None, "invalid URL: invalid host 'exa mple.com'"),
+        (None, None, "invalid URL: missing host"),
+        (
+            "https://www.ithome.com/0/927/001.htm",  # scheme and host lower-cased
+            "d403728760cd72e96733b9556c009f54",
+            None,
+        ),
+    ]
+    assert entry.links[0].link_id == hashlib.sha256(finished[0][0].encode()).hexdigest()[:32]
+
+
+def test_one_url_cited_twice_is_finished_alike_in_both_entries() -> None:
+    first, second = parse("duplicates.md").entries
+    assert first.links[0].link_id == second.links[1].link_id == "30b51b96df401a4e61fcb3cf5051534f"
+    assert first.links[0] is not second.links[1]
+
+
+def test_tracking_parameters_do_not_split_a_link_id() -> None:
+    text = (
+        "# 日报\n\n- [甲](https://example.com/a?utm_source=x&b=2)\n"
+        "- [乙](https://EXAMPLE.com:443/a?b=2#top)\n"
+    )
+    first, second = parse_digest(text.encode(), "x.md").entries
+    assert first.links[0].canonical_url == second.links[0].canonical_url
+    assert first.links[0].link_id == second.links[0].link_id
+    assert (first.links[0].url, second.links[0].url) == (  # as written, for the citation
+        "https://example.com/a?utm_source=x&b=2",
+        "https://EXAMPLE.com:443/a?b=2#top",
+    )
 
 
 def test_reference_links() -> None:
@@ -263,7 +314,43 @@ def test_reference_links() -> None:
         "https://www.ithome.com/0/928/001.htm",
         "https://arxiv.org/abs/2603.44444",
     ]
-    assert second.links == [Link("https://github.com/example/ref-repo", Role.SOURCE, "GitHub 仓库")]
+    assert second.links == [
+        cited("https://github.com/example/ref-repo", Role.SOURCE, "GitHub 仓库")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # brackets around a reference: the outer ones are text, the inner `[r]` the link
+        ("- 见 [[r]] 一文", [("https://ref.example.com/r", "r")]),
+        ("- [[[r]]](https://x.example.com/)", [("https://x.example.com/", "[r]")]),
+        ("- [标题][r] 与 [R ][]", [("https://ref.example.com/r", "标题")]),  # one URL, one link
+        ("- [[r]][r]", [("https://ref.example.com/r", "r")]),  # its text [r] is a reference too
+        ("- [r\\]]", []),  # an escaped `]` is no label either
+    ],
+)
+def test_reference_links_inside_brackets(line: str, expected: list[tuple[str, str]]) -> None:
+    text = f"# 日报\n\n[r]: https://ref.example.com/r\n\n{line}\n- [占位](https://p.example.com/)\n"
+    found = [
+        (lk.url, lk.text) for e in parse_digest(text.encode(), "x.md").entries for lk in e.links
+    ]
+    assert found == [*expected, ("https://p.example.com/", "占位")]
+
+
+def test_a_fence_closes_only_at_a_fence_as_long() -> None:
+    text = (
+        "# 日报\n\n"
+        "```` py\n- [代码里](https://code.example.com/1)\n```\n"  # too short: not closed here
+        "- [仍是代码](https://code.example.com/2)\n`````\n"  # a longer fence closes it
+        "- [正文](https://ok.example.com/1)\n"
+        "```` x\n"  # nothing below closes it: it skips only its own line
+        "- [正文二](https://ok.example.com/2)\n"
+        "~~~\n- [波浪线里](https://code.example.com/3)\n```\n~~~~\n"  # closed by ~~~~ only
+        "- [正文三](https://ok.example.com/3)\n"
+    )
+    found = [lk.url for e in parse_digest(text.encode(), "x.md").entries for lk in e.links]
+    assert found == [f"https://ok.example.com/{k}" for k in (1, 2, 3)]
 
 
 def test_gbk_file_is_decoded() -> None:
@@ -380,7 +467,7 @@ def test_link_fields_without_spaces() -> None:
     text = "# 情报\n### 1. 标题\n**来源**:量子位\n**链接**:https://www.qbitai.com/2026/03/1.html\n"
     (entry,) = parse_digest(text.encode(), "x.md").entries
     assert entry.labels == ["量子位"]
-    assert entry.links == [Link("https://www.qbitai.com/2026/03/1.html", Role.SOURCE, "")]
+    assert entry.links == [cited("https://www.qbitai.com/2026/03/1.html", Role.SOURCE, "")]
 
 
 def test_intro_links_count_when_there_are_no_entries() -> None:
@@ -542,3 +629,79 @@ def test_links_of_other_schemes_are_kept_so_the_crawl_can_record_them() -> None:
         "ftp://files.example.com/paper.pdf",
         "https://example.com/a",
     ]
+    errors = [link.error for entry in digest.entries for link in entry.links]
+    assert errors == [
+        "invalid URL: unsupported scheme 'file'",
+        "invalid URL: unsupported scheme 'ftp'",
+        None,
+    ]
+
+
+# --- big digests ------------------------------------------------------------------------------
+# Shapes that took the square of their size before (issue 13, "runaway pages"); bench/digestparse.py
+# times them. Here they must parse whole: every link found, nothing merged or dropped.
+
+BIG = 10_000
+
+
+def test_one_paragraph_of_many_urls_is_one_entry_with_every_link() -> None:
+    text = "# 日报\n\n" + "\n".join(f"见 https://p{k}.example.com/{k}" for k in range(BIG))
+    (entry,) = parse_digest(text.encode(), "big.md").entries
+    assert len(entry.links) == BIG
+    assert roles([entry]) == (1, BIG - 1)
+    assert entry.links[-1].url == f"https://p{BIG - 1}.example.com/{BIG - 1}"
+
+
+def test_one_line_of_many_links_repeating_urls_keeps_each_url_once() -> None:
+    links = " ".join(f"[a{k}](https://x.example.com/{k % (BIG // 2)})" for k in range(BIG))
+    (entry,) = parse_digest(f"# 日报\n\n{links}\n".encode(), "big.md").entries
+    assert [link.url for link in entry.links] == [
+        f"https://x.example.com/{k}" for k in range(BIG // 2)
+    ]
+    assert [link.text for link in entry.links[:2]] == ["a0", "a1"]  # the first text stays
+
+
+def test_a_list_of_many_items_is_one_entry_per_item() -> None:
+    items = "\n".join(f"- [新闻 {k}](https://q.example.com/{k})，摘要" for k in range(BIG))
+    digest = parse_digest(f"# 日报\n\n## 更多动态\n\n{items}\n".encode(), "big.md")
+    assert len(digest.entries) == BIG
+    assert digest.entries[-1].title == f"新闻 {BIG - 1}"
+    assert roles(digest.entries) == (BIG, 0)
+
+
+def test_a_labelled_item_of_many_bare_urls_gives_each_its_label() -> None:
+    urls_ = " ".join(f"https://i.example.com/{k}" for k in range(BIG))
+    text = f"# 日报\n\n## 条目\n> **来源：** [源](https://s.example.com/)\n\n- **资源**: {urls_}\n"
+    (entry,) = parse_digest(text.encode(), "big.md").entries
+    assert roles([entry]) == (1, BIG)
+    assert {link.text for link in entry.links[1:]} == {"资源"}
+
+
+@pytest.mark.parametrize(
+    ("refs", "depth"),
+    [("", BIG - 1), ("[x]: https://ref.example.com/\n", BIG - 2)],  # `[x]` is a link to x's text
+)
+def test_deeply_nested_brackets_are_one_link(refs: str, depth: int) -> None:
+    text = f"# 日报\n\n{refs}" + "[" * BIG + "x" + "]" * BIG + "(https://n.example.com/)\n"
+    (entry,) = parse_digest(text.encode(), "big.md").entries
+    inner = "[" * depth + "x" + "]" * depth  # brackets that are no link stay text
+    assert [(link.url, link.text) for link in entry.links] == [("https://n.example.com/", inner)]
+
+
+def test_many_unclosed_tags_and_fences_leave_the_links_after_them() -> None:
+    anchors = "".join(f"<a href=https://a.example.com/{k}>" for k in range(BIG))
+    text = (
+        "# 日报\n\n"
+        + "```` x\n" * (BIG // 2)  # fences that nothing below closes: each skips its own line
+        + "```\n" * (BIG // 2)
+        + f"- {anchors}\n"
+        + "- 注 "
+        + "<!--" * BIG
+        + " https://c.example.com/\n"
+        + "> " * BIG
+        + "[引用](https://g.example.com/)\n"
+    )
+    entries = parse_digest(text.encode(), "big.md").entries
+    assert [len(e.links) for e in entries] == [BIG, 1, 1]
+    assert entries[1].links[0].url == "https://c.example.com/"
+    assert entries[2].links[0].url == "https://g.example.com/"

@@ -22,8 +22,8 @@ from twisted.python.failure import Failure
 
 from crawler import stats
 from crawler.archive.lock import ArchiveError
+from crawler.digests.sources import InputError
 from crawler.extensions.archive import ArchiveExtension
-from crawler.inputs import InputError
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@
 
 The format (hangye, meiri, ribao, else generic) is detected from the content: each format
 module reports the heading level of its entries and how many headings carry its signal, and
-the strongest signal wins. Pure module: no Scrapy.
+the strongest signal wins. Links come out finished: each has its canonical URL and link id
+(`crawler.urls`), or the error that makes it unusable. Pure module: no Scrapy.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import contextlib
 import hashlib
 import re
 import unicodedata
+from datetime import date
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from crawler.digests import generic, hangye, meiri, ribao
-from crawler.digests.common import DigestError, Doc, Draft, decode, find_date, plain, scan
-from crawler.items import Digest
+from crawler.digests.entries import Draft
+from crawler.digests.inline import plain_text
+from crawler.digests.scan import DigestError, Doc, decode, scan
+from crawler.items import Digest, Entry, Link
+from crawler.urls import InvalidURL, canonicalize, url_id
 
 __all__ = ["DigestError", "digest_id", "parse_digest"]
 
@@ -24,6 +29,11 @@ _FORMATS = (("hangye", hangye), ("meiri", meiri), ("ribao", ribao))
 _ID_JUNK = re.compile(r"[^\w.-]+")
 _DOTS = re.compile(r"\.{2,}")
 _TEXT_SUFFIX = re.compile(r"\.(?:md|markdown|txt)$", re.IGNORECASE)
+_DATES = (
+    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
+    re.compile(r"(?<!\d)(\d{4})[-/._](\d{1,2})[-/._](\d{1,2})(?!\d)"),
+)
+_COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 
 
 def parse_digest(data: bytes, source: str) -> Digest:
@@ -31,9 +41,11 @@ def parse_digest(data: bytes, source: str) -> Digest:
     doc = scan(decode(data, source))
     fmt, drafts = _entries(doc)
     if not any(draft.links for draft in drafts):
-        drafts = generic.everything(doc)  # no entries: the intro's links are all there is
+        drafts = generic.every_block(doc)  # no entries: the intro's links are all there is
     if not any(draft.links for draft in drafts):
         raise DigestError(f"{source}: not a markdown digest (no http(s) links)")
+    entries = [draft.entry(pos) for pos, draft in enumerate(drafts, 1)]
+    _finish_links(entries)
     return Digest(
         id=digest_id(source),
         source=source,
@@ -41,8 +53,27 @@ def parse_digest(data: bytes, source: str) -> Digest:
         format=fmt,
         title=_title(doc),
         date=_date(doc, source),
-        entries=[draft.entry(pos) for pos, draft in enumerate(drafts, 1)],
+        entries=entries,
     )
+
+
+def _finish_links(entries: list[Entry]) -> None:
+    """Give every link its canonical URL and link id, or the error that makes it unusable."""
+    done: dict[str, Link] = {}  # by URL as written: a digest often cites one URL twice
+    for entry in entries:
+        for link in entry.links:
+            known = done.get(link.url)
+            if known is not None:
+                link.canonical_url, link.link_id = known.canonical_url, known.link_id
+                link.error = known.error
+                continue
+            try:
+                link.canonical_url = canonicalize(link.url)
+            except InvalidURL as exc:
+                link.error = f"invalid URL: {exc}"
+            else:
+                link.link_id = url_id(link.canonical_url)
+            done[link.url] = link
 
 
 def _entries(doc: Doc) -> tuple[str, list[Draft]]:
@@ -60,9 +91,9 @@ def _entries(doc: Doc) -> tuple[str, list[Draft]]:
 
 def _title(doc: Doc) -> str | None:
     """Front matter `title:`, else the title heading."""
-    title = plain(doc.meta.get("title", ""))
+    title = plain_text(doc.meta.get("title", ""))
     if not title and doc.title_line is not None:
-        title = plain(doc.title_line.content)
+        title = plain_text(doc.title_line.content)
     return title or None
 
 
@@ -73,10 +104,22 @@ def _date(doc: Doc, source: str) -> str | None:
         doc.meta.get("date", ""),
     )
     for text in candidates:
-        found = find_date(text)
+        found = _find_date(text)
         if found:
             return found
-    return find_date(_name(source), compact=True)
+    return _find_date(_name(source), compact=True)
+
+
+def _find_date(text: str, *, compact: bool = False) -> str | None:
+    """The first valid date in text as ISO `YYYY-MM-DD` (`20260205` too when compact)."""
+    patterns = (*_DATES, _COMPACT_DATE) if compact else _DATES
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+            except ValueError:
+                continue
+    return None
 
 
 def _name(source: str) -> str:

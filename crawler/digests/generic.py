@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from crawler.digests.common import Doc, Draft, Rules, block_drafts, heading_text, walk
+from crawler.digests.entries import Draft, Rules, block_drafts, heading_text, walk
+from crawler.digests.scan import Doc
 
 
 def level(doc: Doc) -> int:
@@ -32,11 +33,11 @@ def level(doc: Doc) -> int:
 def parse(doc: Doc, level: int) -> list[Draft]:
     """Entries in digest order."""
     if not level:
-        return everything(doc)
+        return every_block(doc)
     return [draft for draft in walk(doc, level, Rules()) if draft.links]
 
 
-def everything(doc: Doc) -> list[Draft]:
+def every_block(doc: Doc) -> list[Draft]:
     """Every linked list item, paragraph or heading is an entry, the intro included."""
     drafts: list[Draft] = []
     for sec in doc.sections:

@@ -7,16 +7,8 @@ Every `## ` heading is an entry; its 来源 links are its sources (their texts i
 
 from __future__ import annotations
 
-from crawler.digests.common import (
-    SOURCE_FIELDS,
-    Doc,
-    Draft,
-    Rules,
-    Section,
-    entry_level,
-    field_links,
-    walk,
-)
+from crawler.digests.entries import SOURCE_FIELDS, Draft, Rules, entry_level, field_links, walk
+from crawler.digests.scan import Doc, Section
 
 
 def _signal(sec: Section) -> bool:
@@ -25,6 +17,8 @@ def _signal(sec: Section) -> bool:
 
 
 class _Hangye(Rules):
+    """Sources are exactly the 来源 links; a 来源 line makes a heading an entry."""
+
     quick_min = 1  # `## 其他相关资讯` may list a single item
     promote = False  # sources are exactly the 来源 links
 

@@ -9,18 +9,9 @@ from __future__ import annotations
 
 import re
 
-from crawler.digests.common import (
-    LINK_FIELDS,
-    Doc,
-    Draft,
-    Line,
-    Rules,
-    Section,
-    entry_level,
-    field_links,
-    plain,
-    walk,
-)
+from crawler.digests.entries import LINK_FIELDS, Draft, Rules, entry_level, field_links, walk
+from crawler.digests.inline import plain_text
+from crawler.digests.scan import Doc, Line, Section
 
 _NUMBER = re.compile(r"^\d{1,3}[ \t]*[.、．)）][ \t]*")
 
@@ -31,10 +22,12 @@ def _signal(sec: Section) -> bool:
 
 
 class _Meiri(Rules):
+    """Sources are exactly the 链接 links; titles lose their `N.` number."""
+
     promote = False  # sources are exactly the 链接 links
 
     def title(self, heading: Line) -> str:
-        return plain(_NUMBER.sub("", heading.content))
+        return plain_text(_NUMBER.sub("", heading.content))
 
 
 def level(doc: Doc) -> tuple[int, int]:

@@ -7,7 +7,8 @@ several items cite the same URL. The closing Telegram card is dropped while scan
 
 from __future__ import annotations
 
-from crawler.digests.common import Doc, Draft, Rules, Section, entry_level, lead_link, walk
+from crawler.digests.entries import Draft, Rules, entry_level, lead_link, walk
+from crawler.digests.scan import Doc, Section
 
 
 def _signal(sec: Section) -> bool:

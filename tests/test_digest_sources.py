@@ -1,4 +1,4 @@
-"""crawler.inputs.resolve: files, folders, globs and URLs in one comma-separated spec."""
+"""crawler.digests.sources.resolve: files, folders, globs and URLs in one comma-separated spec."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.inputs import InputError, resolve
+from crawler.digests.sources import InputError, resolve
 
 #: The tree every table test runs in (relative to tmp_path); "" is an empty file.
 TREE = (
