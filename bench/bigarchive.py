@@ -137,7 +137,6 @@ def build(root: Path, articles: int, seed: int, read_from: Path) -> None:
     """
     from crawler.archive import Archive
     from crawler.digests import parse_digest
-    from crawler.urls import InvalidURL, canonicalize, url_id
 
     rng = random.Random(seed)
     cites = [digestgen.Cite(_url(rng, i), text.title(rng)) for i in range(articles)]
@@ -151,11 +150,6 @@ def build(root: Path, articles: int, seed: int, read_from: Path) -> None:
                 raw = path.read_bytes()
                 source = str(read_from / path.name)
                 digest = parse_digest(raw, source)
-                for entry in digest.entries:
-                    for link in entry.links:
-                        with contextlib.suppress(InvalidURL):
-                            link.canonical_url = canonicalize(link.url)
-                            link.link_id = url_id(link.canonical_url)
                 archive.record_digest(digest, raw, time.time())
                 _store_links(archive, digest, seen, rng)
                 note = getattr(archive, "note_digest_file", None)  # the nightly fast path

@@ -26,10 +26,9 @@ from crawler.digests import DigestError, parse_digest
 from crawler.digests import sources as inputs
 from crawler.extensions import required
 from crawler.extensions.archive import ArchiveExtension
-from crawler.items import DigestRead, FetchOutcome, Link
+from crawler.items import DigestRead, FetchOutcome
 from crawler.middlewares.warcrecorder import last_hop
 from crawler.outcomes import describe_failure, describe_response
-from crawler.urls import InvalidURL, canonicalize, url_id
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +152,6 @@ class SourcesSpider(scrapy.Spider):
         self._inc(stats.ENTRIES, len(digest.entries))
         links = [link for entry in digest.entries for link in entry.links]
         for link in links:
-            _finish(link)
             self._inc(stats.cited(link.role))
             if link.error:
                 self._inc(stats.LINKS_INVALID)
@@ -223,15 +221,3 @@ class SourcesSpider(scrapy.Spider):
             redirects=list(request.meta.get("redirect_urls", [])),
             original=last_hop(request.meta),
         )
-
-
-def _finish(link: Link) -> None:
-    """Fill a parsed link's canonical URL and id (until the parser does it itself)."""
-    if link.link_id or link.error:
-        return
-    try:
-        link.canonical_url = canonicalize(link.url)
-    except InvalidURL as exc:
-        link.error = f"invalid URL: {exc}"
-        return
-    link.link_id = url_id(link.canonical_url)
