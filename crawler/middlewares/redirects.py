@@ -11,7 +11,7 @@ instead of vanishing without an outcome. Scrapy's own switches (``REDIRECT_ENABL
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
@@ -29,8 +29,24 @@ class TooManyRedirects(Described):
     """A redirect chain longer than REDIRECT_MAX_TIMES."""
 
 
-def _guarded(request: Request, response: Response, result: Any, max_times: int) -> Any:
-    """Check what Scrapy's middleware made of a redirect: a loop or an allowed hop."""
+def guarded(
+    middleware: RedirectMiddleware | MetaRefreshMiddleware,
+    scrapys: Callable[[Request, Response], Request | Response],
+    request: Request,
+    response: Response,
+) -> Request | Response:
+    """Scrapy's answer to a redirect (`scrapys`), with loops and long chains named."""
+    max_times = middleware.max_redirect_times
+    try:
+        result = scrapys(request, response)
+    except IgnoreRequest as exc:
+        if type(exc) is IgnoreRequest and str(exc) == "max redirections reached":
+            location = response.headers.get(b"Location") or b""
+            raise TooManyRedirects(
+                f"too many redirects: more than REDIRECT_MAX_TIMES ({max_times}), the last to "
+                f"{location.decode('latin-1')[:200]}"
+            ) from exc
+        raise
     if isinstance(result, Request) and result is not request:
         seen = [*request.meta.get("redirect_urls", []), request.url]
         if seen.count(result.url) >= 2:
@@ -38,16 +54,6 @@ def _guarded(request: Request, response: Response, result: Any, max_times: int) 
         if "link_id" in request.meta:
             result.dont_filter = True  # a hop must end with an outcome, not be filtered
     return result
-
-
-def _too_many(exc: IgnoreRequest, response: Response, max_times: int) -> None:
-    """Raise TooManyRedirects for Scrapy's "max redirections reached"."""
-    if type(exc) is IgnoreRequest and str(exc) == "max redirections reached":
-        location = response.headers.get(b"Location") or b""
-        raise TooManyRedirects(
-            f"too many redirects: more than REDIRECT_MAX_TIMES ({max_times}), the last to "
-            f"{location.decode('latin-1')[:200]}"
-        ) from exc
 
 
 class RedirectGuardMiddleware(RedirectMiddleware):
@@ -58,12 +64,7 @@ class RedirectGuardMiddleware(RedirectMiddleware):
         self, request: Request, response: Response
     ) -> Request | Response:
         """As Scrapy's, ending loops and long chains with a reason."""
-        try:
-            result = super().process_response(request, response)
-        except IgnoreRequest as exc:
-            _too_many(exc, response, self.max_redirect_times)
-            raise
-        return _guarded(request, response, result, self.max_redirect_times)  # type: ignore[no-any-return]
+        return guarded(self, super().process_response, request, response)
 
 
 class MetaRefreshGuardMiddleware(MetaRefreshMiddleware):
@@ -74,9 +75,4 @@ class MetaRefreshGuardMiddleware(MetaRefreshMiddleware):
         self, request: Request, response: Response
     ) -> Request | Response:
         """As Scrapy's, ending loops and long chains with a reason."""
-        try:
-            result = super().process_response(request, response)
-        except IgnoreRequest as exc:
-            _too_many(exc, response, self.max_redirect_times)
-            raise
-        return _guarded(request, response, result, self.max_redirect_times)  # type: ignore[no-any-return]
+        return guarded(self, super().process_response, request, response)
