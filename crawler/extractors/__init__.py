@@ -14,6 +14,7 @@ from __future__ import annotations
 from crawler.extractors.aibase import AibaseExtractor
 from crawler.extractors.arxiv import ArxivExtractor
 from crawler.extractors.base import Extractor
+from crawler.extractors.cnblogs import CnblogsExtractor
 from crawler.extractors.decode import (
     MAX_HTML_BYTES,
     binary_as_html,
@@ -46,6 +47,7 @@ REGISTRY: dict[str, Extractor] = {
         OschinaExtractor(),
         ArxivExtractor(),
         GithubExtractor(),
+        CnblogsExtractor(),
     )
     for domain in extractor.domains
 }

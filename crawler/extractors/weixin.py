@@ -174,6 +174,7 @@ class WeixinExtractor(Extractor):
     drop_lines: ClassVar[tuple[str, ...]] = WEIXIN_DROP
     favor_recall: ClassVar[bool] = True
     tz: ClassVar[timezone | None] = CHINA_TZ
+    outlet_authors: ClassVar[bool] = True  # an account is the author of its own posts
 
     def page_state(self, page: Page) -> State | None:
         """Error, takedown, verification and account pages (only when there is no article body)."""
