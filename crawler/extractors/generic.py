@@ -73,7 +73,8 @@ class GenericExtractor(Extractor):
             if title and len(heading) >= 4 and title != heading and title.startswith(heading):
                 found["title"] = heading
                 break
-        for needle, query in DATE_XPATHS:
+        stated = self.page_metadata(page).get("published")  # the page's own tags win
+        for needle, query in () if stated else DATE_XPATHS:
             value = page.first(query) if needle in page.html else None
             published = parse_date(value, CHINA_TZ if chinese else None) if value else None
             if published:
