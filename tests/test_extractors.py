@@ -32,8 +32,13 @@ BOILERPLATE = ("扫码关注", "责任编辑", "相关阅读", "推荐阅读")
 def load(path: Path) -> tuple[dict[str, Any], Extracted]:
     """A fixture's json and what `extract` makes of its page."""
     spec = json.loads(path.read_text(encoding="utf-8"))
-    body = path.with_suffix(".html").read_bytes()
+    body = body_file(path, spec).read_bytes()
     return spec, extract(spec["url"], body, spec.get("content_type"))
+
+
+def body_file(path: Path, spec: dict[str, Any]) -> Path:
+    """A fixture's body: `<slug>.html`, or `<slug>.response` for an API's answer as served."""
+    return path.with_suffix(".response" if spec.get("response") else ".html")
 
 
 def flat(text: str | None) -> str:

@@ -23,6 +23,7 @@ from crawler.extractors.decode import (
     garbled,
     sniff,
 )
+from crawler.extractors.discourse import DiscourseExtractor
 from crawler.extractors.generic import GenericExtractor
 from crawler.extractors.github import GithubExtractor
 from crawler.extractors.ithome import IthomeExtractor
@@ -30,6 +31,7 @@ from crawler.extractors.oschina import OschinaExtractor
 from crawler.extractors.page import Page, host_of
 from crawler.extractors.qbitai import QbitaiExtractor
 from crawler.extractors.weixin import WeixinExtractor
+from crawler.extractors.x import XExtractor
 from crawler.items import Extracted, Status
 
 __all__ = ["GENERIC", "REGISTRY", "Extractor", "extract", "extractor_for"]
@@ -48,6 +50,8 @@ REGISTRY: dict[str, Extractor] = {
         ArxivExtractor(),
         GithubExtractor(),
         CnblogsExtractor(),
+        XExtractor(),
+        DiscourseExtractor(),
     )
     for domain in extractor.domains
 }
@@ -87,7 +91,9 @@ def _extract(url: str, body: bytes, content_type: str | None) -> Extracted:
         return Extracted(
             status=Status.FAILED, reason="undecodable: unknown binary content", extractor="none"
         )
-    if kind in ("json", "text"):
+    if kind == "json":
+        return extractor.extract_json(url, decode_text(body, content_type), media_type)
+    if kind == "text":
         text = decode_text(body, content_type)
         return Extracted(
             status=Status.ARCHIVED, extractor="text", text=text, extra={"content_type": media_type}

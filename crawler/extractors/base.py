@@ -19,8 +19,10 @@ How `extract(page)` reads a decoded HTML page, and where a site steps in:
 5. `late_state(page, result)`: a soft 404 or a block page told by its short text; else a page
    without text goes to `no_text(page, result)`.
 
-Bodies that are not HTML go to `extract_xml(url, text)` (feeds, sitemaps, API responses) and
-`binary(url, media_type)` (PDFs, images, archives), chosen by `crawler.extractors.extract`.
+Bodies that are not HTML go to `extract_xml(url, text)` (feeds, sitemaps, API responses),
+`extract_json(url, text, media_type)` (API responses: sites read through an API, see
+`crawler.urls.fetch_url`) and `binary(url, media_type)` (PDFs, images, archives), chosen by
+`crawler.extractors.extract`.
 
 The knobs (class attributes) a site sets:
 
@@ -51,6 +53,7 @@ Everything here is pure (no Scrapy, no network) and keeps no mutable state besid
 from __future__ import annotations
 
 import html as htmllib
+import json
 import re
 from datetime import timezone
 from typing import Any, ClassVar
@@ -448,6 +451,19 @@ class Extractor:
             if url:
                 seen.setdefault(url, None)
         return list(seen)
+
+    def extract_json(self, url: str, text: str, media_type: str | None) -> Extracted:
+        """A JSON body (an API response): kept as it is; a site read through its API reads it."""
+        return Extracted(
+            status=Status.ARCHIVED, extractor="text", text=text, extra={"content_type": media_type}
+        )
+
+    def json_data(self, text: str) -> Any:
+        """The parsed JSON of a body, None when it is not JSON."""
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
 
     def extract_xml(self, url: str, text: str) -> Extracted:
         """A non-HTML XML body (feed, sitemap): its text content, archived as is."""
