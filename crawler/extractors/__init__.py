@@ -26,7 +26,11 @@ from crawler.extractors.decode import (
 from crawler.extractors.discourse import DiscourseExtractor
 from crawler.extractors.generic import GenericExtractor
 from crawler.extractors.github import GithubExtractor
+from crawler.extractors.huggingface import HuggingfaceExtractor
 from crawler.extractors.ithome import IthomeExtractor
+from crawler.extractors.jiqizhixin import JiqizhixinExtractor
+from crawler.extractors.kr36 import Kr36Extractor
+from crawler.extractors.labs import AnthropicExtractor, OpenaiExtractor
 from crawler.extractors.oschina import OschinaExtractor
 from crawler.extractors.page import Page, host_of
 from crawler.extractors.qbitai import QbitaiExtractor
@@ -52,6 +56,11 @@ REGISTRY: dict[str, Extractor] = {
         CnblogsExtractor(),
         XExtractor(),
         DiscourseExtractor(),
+        HuggingfaceExtractor(),
+        Kr36Extractor(),
+        JiqizhixinExtractor(),
+        OpenaiExtractor(),
+        AnthropicExtractor(),
     )
     for domain in extractor.domains
 }
