@@ -74,7 +74,7 @@ def find_article(data: Any) -> dict[str, Any] | None:
         seen += 1
         if isinstance(node, dict):
             if isinstance(node.get("title"), str) and any(
-                isinstance(node.get(key), str) and len(node[key]) > 200 for key in _CONTENT_KEYS
+                isinstance(node.get(key), str) and len(node[key]) > 100 for key in _CONTENT_KEYS
             ):
                 return node
             stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
@@ -132,7 +132,7 @@ class AibaseExtractor(Extractor):
             article = self.payload_article(page)
             for key in _CONTENT_KEYS:
                 value = article.get(key)
-                if isinstance(value, str) and len(value) > 200:
+                if isinstance(value, str) and len(value) > 100:
                     fragment = parse_fragment(value)
                     if fragment is not None:
                         return node_text(fragment)

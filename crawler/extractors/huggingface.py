@@ -35,7 +35,7 @@ class HuggingfaceExtractor(Extractor):
     """huggingface.co repository cards."""
 
     name: ClassVar[str] = "huggingface"
-    domains: ClassVar[tuple[str, ...]] = ("huggingface.co", "hf.co")
+    domains: ClassVar[tuple[str, ...]] = ("huggingface.co",)
     site: ClassVar[str | None] = "Hugging Face"
     container: ClassVar[tuple[str, ...]] = (
         f"//div[{has_class('model-card-content')}]",
@@ -95,6 +95,10 @@ class HuggingfaceExtractor(Extractor):
             "description": page.meta("og:description", "description"),
             "extra": {key: value for key, value in extra.items() if value not in (None, [])},
         }
+
+    def read(self, page: Page, body: Any) -> str:
+        """The card; nothing for a page without one (a space shows its app, not its card)."""
+        return super().read(page, body) if body is not None or not hf_repo(page.url) else ""
 
     def no_text(self, page: Page, result: Extracted) -> Extracted:
         """A space (or a card-less repository): its description is its text."""
