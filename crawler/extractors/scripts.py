@@ -98,6 +98,7 @@ _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _WRAPPER = re.compile(r"[A-Za-z_$][\w$.]*\(")
 _WORDS = {"true": True, "false": False, "null": None, "undefined": None}
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")
+_NAME_OR = re.compile(r"[A-Za-z_$][\w$.]*\s*\|\|\s*")
 
 #: Characters of an object literal read at most (a guard against a runaway scan).
 MAX_OBJECT_CHARS = 20_000_000
@@ -162,6 +163,10 @@ class _Reader:
             self.i = number.end()
             text = number.group(0)
             return self.rest(float(text) if any(c in text for c in ".eE") else int(text))
+        fallback = _NAME_OR.match(self.source, self.i)
+        if fallback:  # `window.a_value_which_never_exists || 'text'`: the name is unknown here
+            self.i = fallback.end()
+            return self.value()
         word = _WORD.match(self.source, self.i)
         if (
             word

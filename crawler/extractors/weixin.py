@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from copy import deepcopy
 from datetime import timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -111,15 +112,35 @@ def readable_emoji(text: str) -> str:
     return _EMOJI_CODE.sub(lambda match: EMOJI[match.group(1)], text) if "[" in text else text
 
 
-def references(text: str) -> list[dict[str, str]]:
-    """The footnoted links of an article's references block, in order."""
+def references(text: str, body: Any = None) -> list[dict[str, str]]:
+    """The footnoted links of an article's references block, in order: the editor's footnote
+    items (`.footnote-item`: a `.footnote-num` and "label: url") where the body has them, else
+    the text's "[n] label: url" lines (the number on a line of its own before them, too)."""
     found: list[dict[str, str]] = []
-    for line in text.splitlines():
-        match = _FOOTNOTE.match(line.strip()) if line.startswith(("[", " [")) else None
+    items = body.xpath(f".//*[{has_class('footnote-item')}]") if body is not None else []
+    for item in items:
+        number = item.xpath(f".//*[{has_class('footnote-num')}]")
+        n = re.sub(r"\D", "", number[0].text_content()) if number else ""
+        if number:
+            number[0].drop_tree()
+        line = f"[{n or len(found) + 1}] {squash(item.text_content())}"
+        if match := _FOOTNOTE.match(line):
+            found.append(_reference(match))
+    if found:
+        return found
+    lines = [line.strip() for line in text.splitlines()]
+    for index, line in enumerate(lines):
+        if re.fullmatch(r"\[\d{1,3}\]", line) and index + 1 < len(lines):
+            line = f"{line} {lines[index + 1]}"  # "[2]" over "label: url"
+        match = _FOOTNOTE.match(line) if line.startswith("[") else None
         if match:
-            url = match["url"].rstrip("。.,，;；)）】」>")
-            found.append({"n": match["n"], "label": squash(match["label"]), "url": url})
+            found.append(_reference(match))
     return found
+
+
+def _reference(match: re.Match[str]) -> dict[str, str]:
+    url = match["url"].rstrip("。.,，;；)）】」>")
+    return {"n": match["n"], "label": squash(match["label"]).rstrip(":：").strip(), "url": url}
 
 
 def credited_author(text: str) -> str | None:
@@ -330,7 +351,10 @@ class WeixinExtractor(Extractor):
             if share:
                 result.extra["share"] = share
                 result.author = share.get("account") or result.author
-        found = references(result.text)
+        body_element = body if layout == "article" else self.data_fragment(page)
+        if body_element is not None and "footnote" in page.html:
+            body_element = deepcopy(body_element)  # footnote numbers are taken out as read
+        found = references(result.text, body_element if "footnote" in page.html else None)
         if found:
             result.extra["references"] = found
         return result
