@@ -64,7 +64,7 @@ from crawler.extractors.body import guess_metadata, read_container, read_page, r
 from crawler.extractors.boilerplate import DROP_LINES, strip_boilerplate
 from crawler.extractors.dates import parse_date
 from crawler.extractors.page import Page, absolute, has_class, parseable
-from crawler.extractors.text import guess_language, node_text, squash
+from crawler.extractors.text import guess_language, squash
 from crawler.items import Extracted, Status
 
 #: (status, reason) of a page that is not an article.
@@ -111,6 +111,10 @@ BOT_WALLS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
     )
 )
+
+#: Pages at least this long are not checked for bot walls before extraction (challenge pages
+#: are small; a long page that is one is still told by its short text afterwards).
+WALL_BELOW = 300_000
 
 #: Script-only pages: an app shell whose content needs its scripts (an empty mount point, or a
 #: notice that JavaScript is needed).
@@ -203,17 +207,21 @@ class Extractor:
 
     def page_state(self, page: Page) -> State | None:
         """(status, reason) when the page is an error or block page, checked before extraction:
-        bot walls (Cloudflare, DataDome, ...), script-only shells and login walls."""
-        return self.wall(page)
+        bot walls (Cloudflare, DataDome, ...), which are small pages."""
+        return self.bot_wall(page) if len(page.html) < WALL_BELOW else None
 
-    def wall(self, page: Page) -> State | None:
-        """A bot wall, a page that shows nothing without its scripts, or a login wall."""
-        head = page.html[:200_000]
+    def bot_wall(self, page: Page) -> State | None:
+        """A bot wall or challenge page, told by its markup."""
         for pattern, what in BOT_WALLS:
-            if pattern.search(head):
+            if pattern.search(page.html):
                 title = page.first("//title") or ""
                 said = f": {title}" if title and len(title) <= 60 else ""
                 return Status.BLOCKED, f"{self.name}: bot wall ({what}{said})"
+        return None
+
+    def wall(self, page: Page) -> State | None:
+        """A page that shows nothing without its scripts, or a login wall (asked only of pages
+        whose extraction found next to nothing)."""
         visible = page.visible_text
         if len(visible) < 300:
             if _LOGIN_WALL.search(visible):
@@ -234,9 +242,13 @@ class Extractor:
         return {}
 
     def late_state(self, page: Page, result: Extracted) -> State | None:
-        """(status, reason) judged from the extraction: soft 404s and block pages are short."""
+        """(status, reason) judged from the extraction: soft 404s, block pages, login walls and
+        script-only shells are short."""
         if len(result.text) > 300:
             return None
+        wall = self.wall(page)
+        if wall:
+            return wall
         probe = " ".join(filter(None, [result.title, result.text[:300]]))
         blocked = _BLOCKED.search(probe)
         if blocked:
@@ -300,7 +312,7 @@ class Extractor:
         text = read_page(page.tree, page.url, self.favor_recall, self.prune)
         own = self.own_article(page)
         if own is not None:
-            own_text = node_text(own)
+            own_text = own.text_content()  # C-fast; `recall` ignores whitespace anyway
             if len(own_text) >= 200 and recall(own_text, text) < 0.7:
                 return read_container(page.tree, own, page.url, self.favor_recall, self.prune)
         return text

@@ -253,6 +253,12 @@ class WeixinExtractor(Extractor):
 
     def layout(self, page: Page) -> str:
         """The page type: "article", "article-share", "image-share" or "text-share"."""
+        if "weixin:layout" not in page.memo:
+            page.memo["weixin:layout"] = self._layout(page)
+        layout: str = page.memo["weixin:layout"]
+        return layout
+
+    def _layout(self, page: Page) -> str:
         cgi = self.cgi(page)
         show = str(cgi.get("item_show_type") or page.js("item_show_type", declared=True) or "")
         if show == IMAGE_SHARE:
@@ -260,8 +266,8 @@ class WeixinExtractor(Extractor):
         if show == TEXT_SHARE:
             return "text-share"
         copyright_info = cgi.get("copyright_info")
-        if (isinstance(copyright_info, dict) and copyright_info.get("guide_words")) or page.xpath(
-            '//*[@id="js_share_notice"]'
+        if (isinstance(copyright_info, dict) and copyright_info.get("guide_words")) or (
+            "js_share_notice" in page.html and page.xpath('//*[@id="js_share_notice"]')
         ):
             return "article-share"
         return "article"
