@@ -10,13 +10,17 @@ Metrics, per site:
 - title: exact match (whitespace squashed).
 - date: the date part (YYYY-MM-DD) matches; the real pages' truth has no time of day.
 - author: equal to the truth, or to one of the names it lists ("未闻Code (author: kingname)"
-  accepts either name; "财新 余聪" accepts 余聪).
+  accepts either name; "财新 余聪" accepts 余聪); ours may name it as the author or as the
+  account (`extra.account`, WeChat's publishing account), plain trafilatura only as the author.
 - body: for fixtures, the full body is known: character-level F1 of the bags of characters
   (whitespace ignored). For real pages the truth holds only the first and last sentence and an
   estimate of the length, so the score is a PROXY, marked "~": the share of those two sentences
   found in the text (whitespace ignored) times min(len, estimate) / max(len, estimate), len
   counting whitespace runs as one space.
-Non-article pages (expired link, account listing) only count in the page-state table.
+- first/last: the truth's first and last sentence both found in the text (real pages).
+- length: the text's length within 0.85-1.25 of the truth's estimate (real pages).
+Non-article pages (expired link, deleted post, account listing) only count in the page-state
+table. Fixtures whose body is an API answer (`"response": true`) read `<slug>.response`.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class Case:
     last: str | None = None
     length: int | None = None
     full_body: str | None = None  # fixtures only
+    real: bool = False
     status: str | None = None  # expected page state
     reason: str | None = None
 
@@ -73,6 +78,8 @@ class Scores:
     date: list[bool] = field(default_factory=list)
     author: list[bool] = field(default_factory=list)
     body: list[float] = field(default_factory=list)
+    sentences: list[bool] = field(default_factory=list)
+    length: list[bool] = field(default_factory=list)
     proxy: bool = False
 
 
@@ -87,7 +94,7 @@ def flat(text: str | None) -> str:
 def author_names(truth: str) -> set[str]:
     """The truth field and each name it lists."""
     names = {squash(truth)}
-    for part in re.split(r"[/／()（）,，]|author:|articles by", truth):
+    for part in re.split(r"[/／()（）,，]|author:|articles by|shared from", truth):
         part = squash(part)
         if part:
             names.add(part)
@@ -127,7 +134,7 @@ def real_cases() -> list[Case]:
         row = json.loads(line)
         folder = row["file"].split("/")[0]
         kind = row["kind"]
-        status = {"expired": "gone", "listing": "failed"}.get(kind, "archived")
+        status = {"expired": "gone", "gone": "gone", "listing": "failed"}.get(kind, "archived")
         cases.append(
             Case(
                 site=f"{folder} (real)",
@@ -141,6 +148,7 @@ def real_cases() -> list[Case]:
                 last=row["body_last_sentence"],
                 length=row["body_chars_estimate"],
                 status=status,
+                real=True,
             )
         )
     return cases
@@ -156,7 +164,9 @@ def fixture_cases() -> list[Case]:
             Case(
                 site=f"{path.parent.name} (fixture)",
                 url=spec["url"],
-                body=path.with_suffix(".html").read_bytes(),
+                body=path.with_suffix(
+                    ".response" if spec.get("response") else ".html"
+                ).read_bytes(),
                 content_type=spec.get("content_type"),
                 title=expected.get("title") if article else None,
                 published=expected.get("published"),
@@ -180,6 +190,7 @@ def plain(case: Case) -> dict[str, Any]:
         "title": data.get("title"),
         "published": data.get("date"),
         "author": data.get("author"),
+        "account": None,
         "text": data.get("text") or "",
     }
 
@@ -190,6 +201,7 @@ def ours(case: Case) -> tuple[dict[str, Any], Any]:
         "title": result.title,
         "published": result.published,
         "author": result.author,
+        "account": result.extra.get("account"),
         "text": result.text,
     }
     return fields, result
@@ -201,10 +213,16 @@ def score(case: Case, got: dict[str, Any], into: Scores) -> None:
     if case.published and case.title:
         into.date.append((got["published"] or "")[:10] == case.published[:10])
     if case.author and case.title:
-        into.author.append(squash(got["author"]) in author_names(case.author))
+        names = author_names(case.author)
+        into.author.append(squash(got["author"]) in names or squash(got["account"]) in names)
     if case.full_body is not None or case.first:
         into.body.append(body_score(case, got["text"]))
         into.proxy = into.proxy or case.full_body is None
+    if case.real and case.first and case.length:
+        text = flat(got["text"])
+        into.sentences.append(all(flat(s) in text for s in (case.first, case.last) if s))
+        length = len(squash(got["text"]))
+        into.length.append(0.85 * case.length <= length <= 1.25 * case.length)
 
 
 def rate(values: list[bool] | list[float]) -> str:
@@ -227,24 +245,24 @@ def main() -> int:
             states.append((case.site, case.status, result.status, "yes" if ok else "NO"))
 
     print("## Extraction quality: ours / plain trafilatura\n")
-    print("| site | pages | title | date | author | body |")
-    print("|---|---|---|---|---|---|")
+    print("| site | pages | title | date | author | first/last | length | body |")
+    print("|---|---|---|---|---|---|---|---|")
     totals = {"ours": Scores(), "plain": Scores()}
     for site in sorted(table):
         row = table[site]
         for name in ("ours", "plain"):
-            for metric in ("title", "date", "author", "body"):
+            for metric in ("title", "date", "author", "sentences", "length", "body"):
                 getattr(totals[name], metric).extend(getattr(row[name], metric))
         proxy = "~" if row["ours"].proxy else ""
         cells = [
             f"{rate(getattr(row['ours'], m))} / {rate(getattr(row['plain'], m))}"
-            for m in ("title", "date", "author")
+            for m in ("title", "date", "author", "sentences", "length")
         ]
         body = f"{proxy}{rate(row['ours'].body)} / {proxy}{rate(row['plain'].body)}"
         print(f"| {site} | {counts[site]} | {' | '.join(cells)} | {body} |")
     cells = [
         f"{rate(getattr(totals['ours'], m))} / {rate(getattr(totals['plain'], m))}"
-        for m in ("title", "date", "author", "body")
+        for m in ("title", "date", "author", "sentences", "length", "body")
     ]
     print(f"| **all** | {sum(counts.values())} | {' | '.join(cells)} |")
     print(

@@ -26,7 +26,7 @@ import hashlib
 import ipaddress
 import re
 import string
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import idna
 
@@ -297,3 +297,37 @@ def documents(url: str) -> list[str]:
     """Other forms of the article at `url` worth storing beside it: an arXiv paper's PDF."""
     paper = arxiv_id(url)
     return [f"https://arxiv.org/pdf/{paper}"] if paper else []
+
+
+# ---- sites read through an API endpoint: the cited URL names the page, another is fetched
+
+_X_HOSTS = frozenset(
+    {"x.com", "www.x.com", "twitter.com", "www.twitter.com", "mobile.twitter.com", "mobile.x.com"}
+)
+_X_STATUS = re.compile(r"^/(?P<user>\w{1,30})/status(?:es)?/(?P<id>\d{5,25})(?:/|$)")
+_DISCOURSE_HOSTS = frozenset({"linux.do"})
+_DISCOURSE_TOPIC = re.compile(r"^/t/(?:[^/]+/)?(?P<id>\d+)(?:/\d+)?/?$")
+
+
+def fetch_url(canonical_url: str) -> str:
+    """The URL to request for a cited page: the site's public API where its page cannot be read
+    without running scripts, else the page itself.
+
+    * x.com / twitter.com posts: the public oEmbed endpoint (``publish.twitter.com/oembed``),
+      which answers without login with the post's text, author, handle and date.
+    * linux.do (Discourse) topics: the topic's JSON (``/t/<id>.json``).
+
+    The archive still files the page under its canonical URL; the WARC keeps the API response
+    as served.
+    """
+    try:
+        parts = urlsplit(canonical_url)
+    except ValueError:
+        return canonical_url
+    host = (parts.hostname or "").lower()
+    if host in _X_HOSTS and (match := _X_STATUS.match(parts.path)):
+        post = f"https://twitter.com/{match['user']}/status/{match['id']}"
+        return f"https://publish.twitter.com/oembed?url={quote(post, safe='')}&omit_script=1&dnt=1"
+    if host in _DISCOURSE_HOSTS and (match := _DISCOURSE_TOPIC.match(parts.path)):
+        return f"https://{host}/t/{match['id']}.json"
+    return canonical_url

@@ -29,6 +29,7 @@ from crawler.extensions.archive import ArchiveExtension
 from crawler.items import DigestRead, FetchOutcome
 from crawler.middlewares.warcrecorder import last_hop
 from crawler.outcomes import describe_failure, describe_response
+from crawler.urls import fetch_url
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ class SourcesSpider(scrapy.Spider):
         self.scheduled.add(key)
         self._inc(stats.LINKS_SCHEDULED)
         return scrapy.Request(
-            url,
+            fetch_url(url),  # a site's API where its page needs scripts (crawler.urls)
             callback=self.parse_page,
             errback=self.fetch_failed,
             meta={"link_id": link_id, "canonical_url": url, "handle_httpstatus_list": HTTP_ERRORS},

@@ -219,3 +219,18 @@ def test_a_short_write_is_finished_or_raises() -> None:
     with pytest.raises(OSError, match="no space left"):
         _WriteAll(tight).write(b"0123456789")  # type: ignore[arg-type]
     assert tight.data == b"01234"
+
+
+def test_citation_rows_name_the_account_apart_from_the_author() -> None:
+    from crawler.archive.records import citation_row
+
+    digest = {"id": "d", "source": "d.md", "date": "2026-02-05"}
+    entry = {"position": 1, "title": "t", "section": None}
+    cited = {"role": "source", "url": "https://mp.weixin.qq.com/s/x", "link_id": "ab" * 16}
+    link = {"status": "archived", "attempts": 1, "http_status": 200}
+    article = {"title": "T", "author": "林夏", "extra": {"account": "硅基观察"}, "text_chars": 9}
+    row = citation_row(digest, entry, cited, link, "links/x.json", article, "articles/y.json")
+    assert (row["author"], row["account"]) == ("林夏", "硅基观察")
+    plain = citation_row(digest, entry, cited, link, "links/x.json", {"author": "A"}, "a.json")
+    assert (plain["author"], plain["account"]) == ("A", None)
+    assert citation_row(digest, entry, cited, None, None, None, None)["account"] is None

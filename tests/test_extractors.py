@@ -9,6 +9,7 @@ import ast
 import json
 import pickle
 import random
+import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,13 @@ BOILERPLATE = ("扫码关注", "责任编辑", "相关阅读", "推荐阅读")
 def load(path: Path) -> tuple[dict[str, Any], Extracted]:
     """A fixture's json and what `extract` makes of its page."""
     spec = json.loads(path.read_text(encoding="utf-8"))
-    body = path.with_suffix(".html").read_bytes()
+    body = body_file(path, spec).read_bytes()
     return spec, extract(spec["url"], body, spec.get("content_type"))
+
+
+def body_file(path: Path, spec: dict[str, Any]) -> Path:
+    """A fixture's body: `<slug>.html`, or `<slug>.response` for an API's answer as served."""
+    return path.with_suffix(".response" if spec.get("response") else ".html")
 
 
 def flat(text: str | None) -> str:
@@ -225,48 +231,27 @@ def truth_rows() -> list[dict[str, Any]]:
 
 REAL = truth_rows()
 
-#: Real pages the extractors still read wrong, by file: issue 14 ("Real pages as they are")
-#: reads them right and takes its mark off each (strict: a page read right fails its mark).
-ISSUE_14 = {
-    "wechat/wx_share_img_02.html": "image-share page (page_share_img): its text is only in "
-    "cgiDataNew.content_noencode (JsDecode strings); we keep 20 characters of UI chrome",
-    "wechat/wx_share_img_c01.html": "image-share page (page_share_img) with plain '...' "
-    "literals in cgiDataNew: its text is lost, we keep 30 characters of UI chrome",
-    "wechat/wx_share_text_02.html": "text-share page without a title of its own: the whole text "
-    "(og:title, msg_title) is taken as the title, and the text in text_page_info is lost",
-    "wechat/wx_share_text_c01.html": "text-share page (page_share_text): its text is only in "
-    "cgiDataNew (content_noencode, text_page_info); we keep the account name and two commas",
-}
+
+def names(truth: str) -> set[str]:
+    """The names a truth's author field lists ("未闻Code (author: kingname)": both)."""
+    found = {" ".join(truth.split())}
+    for part in re.split(r"[/／()（）,，]|author:|articles by|shared from", truth):
+        part = " ".join(part.split())
+        if part:
+            found.add(part)
+            if re.search(r"[\u4e00-\u9fff]", part):
+                found.update(part.split())
+    return found
 
 
-def real_params() -> list[Any]:
-    """One pytest param per real page, marked as an expected failure where issue 14 says."""
-    return [
-        pytest.param(
-            row,
-            id=row["file"],
-            marks=[
-                pytest.mark.xfail(
-                    strict=True,
-                    raises=AssertionError,
-                    reason=f"issue 14 (Real pages as they are): {ISSUE_14[row['file']]}",
-                )
-            ]
-            if row["file"] in ISSUE_14
-            else [],
-        )
-        for row in REAL
-    ]
-
-
-def test_issue_14_marks_name_real_pages() -> None:
-    if not REAL:
-        pytest.skip(f"real saved pages not found at {SHARED_PAGES}")
-    assert set(ISSUE_14) <= {row["file"] for row in REAL}
+def test_no_real_page_is_marked_as_an_expected_failure() -> None:
+    """Every real page is read right: none is marked xfail (issue 14 took the last marks off)."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    assert "xfail(" not in source.replace('"xfail("', "")
 
 
 @pytest.mark.skipif(not REAL, reason=f"real saved pages not found at {SHARED_PAGES}")
-@pytest.mark.parametrize("row", real_params())
+@pytest.mark.parametrize("row", REAL, ids=[row["file"] for row in REAL])
 def test_real_page(row: dict[str, Any]) -> None:
     url = row["url"] or DEFAULT_URLS[row["file"].split("/")[0]]
     result = extract(url, (SHARED_PAGES / row["file"]).read_bytes(), None)
@@ -288,6 +273,12 @@ def test_real_page(row: dict[str, Any]) -> None:
         if row["body_first_sentence"]:
             assert flat(row["body_first_sentence"]) in flat(result.text)
             assert flat(row["body_last_sentence"]) in flat(result.text)
+            # the estimate counts what a reader sees; ours may keep a credit line more
+            estimate = row["body_chars_estimate"]
+            assert 0.85 * estimate <= len(" ".join(result.text.split())) <= 1.25 * estimate
+        if row["author_or_account"]:
+            recorded = {result.author, result.extra.get("account")} - {None}
+            assert recorded & names(row["author_or_account"]), recorded
 
 
 @pytest.mark.parametrize(

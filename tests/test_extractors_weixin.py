@@ -6,7 +6,14 @@ from pathlib import Path
 
 from crawler.extractors import extract
 from crawler.extractors.page import Page
-from crawler.extractors.weixin import ACCOUNT_PAGE, WeixinExtractor, long_link
+from crawler.extractors.weixin import (
+    ACCOUNT_PAGE,
+    WeixinExtractor,
+    credited_author,
+    long_link,
+    readable_emoji,
+    references,
+)
 from crawler.items import Status
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pages"
@@ -82,3 +89,37 @@ def test_post_with_nothing_to_read_fails_with_no_text() -> None:
     html = "<html><head><title>空</title></head><body><div id='js_content'></div></body></html>"
     result = extract("https://mp.weixin.qq.com/s/empty", html.encode(), "text/html")
     assert (result.status, result.reason) == (Status.FAILED, "weixin: no text extracted")
+
+
+def test_every_weixin_page_type_has_a_fixture() -> None:
+    names = {p.stem for p in (FIXTURES / "mp.weixin.qq.com").glob("*.json")}
+    wanted = {"article", "article-share", "image-share", "image-share-plain", "text-share-untitled"}
+    assert wanted | {"text-post", "footnotes"} <= names, wanted - names
+
+
+def test_emoji_codes_are_made_readable_or_dropped() -> None:
+    assert readable_emoji("涨了[哇]，喝杯[咖啡]") == "涨了🤩，喝杯☕"
+    assert readable_emoji("不理你[抠鼻]") == "不理你"
+    assert readable_emoji("见 [1] 与 [PDF] 和 [未知表情]") == "见 [1] 与 [PDF] 和 [未知表情]"
+
+
+def test_references_from_footnote_lines() -> None:
+    text = "正文[1]提到[2]。\n参考资料\n[1] 论文一: https://arxiv.org/abs/1\n[2]\n项目主页：https://example.org/p。"
+    assert references(text) == [
+        {"n": "1", "label": "论文一", "url": "https://arxiv.org/abs/1"},
+        {"n": "2", "label": "项目主页", "url": "https://example.org/p"},
+    ]
+    assert references("没有脚注的正文 [1] 只是编号") == []
+
+
+def test_a_share_credits_its_author_in_a_line_of_its_own() -> None:
+    assert credited_author("正文。\n【作者丨邱晓芬】\n栏目介绍") == "邱晓芬"
+    assert credited_author("正文。\n文｜张三") == "张三"
+    assert credited_author("这篇文章的作者丨是谁并不重要，重要的是内容本身，值得一读再读。") is None
+
+
+def test_text_share_title_that_is_its_text_is_no_title() -> None:
+    spec_html = (FIXTURES / "mp.weixin.qq.com" / "text-share-untitled.html").read_bytes()
+    result = extract("https://mp.weixin.qq.com/s/VGV4dFNoYXJlMDE", spec_html, "text/html")
+    assert result.title is None
+    assert result.text.startswith("大家好，这是新的账号")

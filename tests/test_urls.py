@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from crawler.urls import MAX_URL_LENGTH, TRACKING_PARAMS, InvalidURL, canonicalize, url_id
+from crawler.urls import (
+    MAX_URL_LENGTH,
+    TRACKING_PARAMS,
+    InvalidURL,
+    canonicalize,
+    fetch_url,
+    url_id,
+)
 
 WX = "https://mp.weixin.qq.com"
 BIZ = "__biz=MzA3MzI4MjgzMw==&mid=2650912345&idx=1&sn=0123456789abcdef0123456789abcdef"
@@ -208,3 +215,30 @@ def test_spellings_share_an_id() -> None:
         f"{WX}/s?scene=2&{BIZ}",
     ]
     assert len({url_id(canonicalize(u)) for u in spellings}) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "fetched"),
+    [
+        (
+            "https://x.com/OpenAI/status/1890123456789012345",
+            "https://publish.twitter.com/oembed?url=https%3A%2F%2Ftwitter.com%2FOpenAI%2Fstatus"
+            "%2F1890123456789012345&omit_script=1&dnt=1",
+        ),
+        (
+            "https://twitter.com/a_b/status/123456789/photo/1",
+            "https://publish.twitter.com/oembed?url=https%3A%2F%2Ftwitter.com%2Fa_b%2Fstatus"
+            "%2F123456789&omit_script=1&dnt=1",
+        ),
+        ("https://x.com/home", "https://x.com/home"),
+        ("https://x.com/OpenAI", "https://x.com/OpenAI"),
+        ("https://linux.do/t/topic/123456", "https://linux.do/t/123456.json"),
+        ("https://linux.do/t/some-slug/98765/3", "https://linux.do/t/98765.json"),
+        ("https://linux.do/t/98765", "https://linux.do/t/98765.json"),
+        ("https://linux.do/latest", "https://linux.do/latest"),
+        ("https://example.com/t/topic/1", "https://example.com/t/topic/1"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_fetch_url_reads_script_sites_through_their_api(url: str, fetched: str) -> None:
+    assert fetch_url(url) == fetched

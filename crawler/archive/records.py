@@ -314,6 +314,7 @@ def citation_row(
         "attempts": 0,
         "title": None,
         "author": None,
+        "account": None,
         "published": None,
         "site": None,
         "language": None,
@@ -337,6 +338,7 @@ def citation_row(
             row.update(
                 title=article.get("title"),
                 author=article.get("author"),
+                account=(article.get("extra") or {}).get("account"),
                 published=article.get("published"),
                 site=article.get("site"),
                 language=article.get("language"),

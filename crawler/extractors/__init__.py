@@ -14,6 +14,7 @@ from __future__ import annotations
 from crawler.extractors.aibase import AibaseExtractor
 from crawler.extractors.arxiv import ArxivExtractor
 from crawler.extractors.base import Extractor
+from crawler.extractors.cnblogs import CnblogsExtractor
 from crawler.extractors.decode import (
     MAX_HTML_BYTES,
     binary_as_html,
@@ -22,13 +23,19 @@ from crawler.extractors.decode import (
     garbled,
     sniff,
 )
+from crawler.extractors.discourse import DiscourseExtractor
 from crawler.extractors.generic import GenericExtractor
 from crawler.extractors.github import GithubExtractor
+from crawler.extractors.huggingface import HuggingfaceExtractor
 from crawler.extractors.ithome import IthomeExtractor
+from crawler.extractors.jiqizhixin import JiqizhixinExtractor
+from crawler.extractors.kr36 import Kr36Extractor
+from crawler.extractors.labs import AnthropicExtractor, OpenaiExtractor
 from crawler.extractors.oschina import OschinaExtractor
 from crawler.extractors.page import Page, host_of
 from crawler.extractors.qbitai import QbitaiExtractor
 from crawler.extractors.weixin import WeixinExtractor
+from crawler.extractors.x import XExtractor
 from crawler.items import Extracted, Status
 
 __all__ = ["GENERIC", "REGISTRY", "Extractor", "extract", "extractor_for"]
@@ -46,6 +53,14 @@ REGISTRY: dict[str, Extractor] = {
         OschinaExtractor(),
         ArxivExtractor(),
         GithubExtractor(),
+        CnblogsExtractor(),
+        XExtractor(),
+        DiscourseExtractor(),
+        HuggingfaceExtractor(),
+        Kr36Extractor(),
+        JiqizhixinExtractor(),
+        OpenaiExtractor(),
+        AnthropicExtractor(),
     )
     for domain in extractor.domains
 }
@@ -85,7 +100,9 @@ def _extract(url: str, body: bytes, content_type: str | None) -> Extracted:
         return Extracted(
             status=Status.FAILED, reason="undecodable: unknown binary content", extractor="none"
         )
-    if kind in ("json", "text"):
+    if kind == "json":
+        return extractor.extract_json(url, decode_text(body, content_type), media_type)
+    if kind == "text":
         text = decode_text(body, content_type)
         return Extracted(
             status=Status.ARCHIVED, extractor="text", text=text, extra={"content_type": media_type}

@@ -19,8 +19,10 @@ How `extract(page)` reads a decoded HTML page, and where a site steps in:
 5. `late_state(page, result)`: a soft 404 or a block page told by its short text; else a page
    without text goes to `no_text(page, result)`.
 
-Bodies that are not HTML go to `extract_xml(url, text)` (feeds, sitemaps, API responses) and
-`binary(url, media_type)` (PDFs, images, archives), chosen by `crawler.extractors.extract`.
+Bodies that are not HTML go to `extract_xml(url, text)` (feeds, sitemaps, API responses),
+`extract_json(url, text, media_type)` (API responses: sites read through an API, see
+`crawler.urls.fetch_url`) and `binary(url, media_type)` (PDFs, images, archives), chosen by
+`crawler.extractors.extract`.
 
 The knobs (class attributes) a site sets:
 
@@ -51,13 +53,14 @@ Everything here is pure (no Scrapy, no network) and keeps no mutable state besid
 from __future__ import annotations
 
 import html as htmllib
+import json
 import re
 from datetime import timezone
 from typing import Any, ClassVar
 
 from lxml import etree
 
-from crawler.extractors.body import guess_metadata, read_container, read_page
+from crawler.extractors.body import guess_metadata, read_container, read_page, recall
 from crawler.extractors.boilerplate import DROP_LINES, strip_boilerplate
 from crawler.extractors.dates import parse_date
 from crawler.extractors.page import Page, absolute, has_class, parseable
@@ -78,6 +81,88 @@ _BLOCKED = re.compile(
     r"too many requests|rate limit|sign in to continue|log in to continue",
     re.I,
 )
+
+
+#: Bot walls and challenge pages, told by their markup (any site): (needle regex, what it is).
+BOT_WALLS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), what)
+    for pattern, what in (
+        (
+            r"_cf_chl_opt|/cdn-cgi/challenge-platform/|cf-browser-verification|"
+            r"<title>\s*(?:Just a moment\.\.\.|Attention Required! \| Cloudflare)",
+            "Cloudflare challenge",
+        ),
+        (r"captcha-delivery\.com|<title>\s*DataDome", "DataDome challenge"),
+        (
+            r"_pxCaptcha|px-captcha|perimeterx\.net/|"
+            r"<title>\s*Access to this page has been denied",
+            "PerimeterX challenge",
+        ),
+        (r"awswaf\.com|window\.gokuProps|AwsWafIntegration", "AWS WAF challenge"),
+        (
+            r"<title>\s*Access Denied\s*</title>[\s\S]{0,2000}Reference&#32;&#35;|"
+            r"errors\.edgesuite\.net",
+            "Akamai denial",
+        ),
+        (
+            r"<title>\s*(?:滑动验证页面|安全验证|验证码|人机验证)|nc_1_wrapper|TencentCaptcha|"
+            r"turing\.captcha\.qcloud\.com",
+            "captcha page",
+        ),
+    )
+)
+
+#: Pages at least this long are not checked for bot walls before extraction (challenge pages
+#: are small; a long page that is one is still told by its short text afterwards).
+WALL_BELOW = 300_000
+
+#: Script-only pages: an app shell whose content needs its scripts (an empty mount point, or a
+#: notice that JavaScript is needed).
+_SHELL_NOTICE = re.compile(
+    r"(?:enable|turn on|activate)\s+JavaScript|JavaScript (?:is (?:not available|disabled|"
+    r"required)|must be enabled)|requires JavaScript|请(?:启用|开启|打开)\s*JavaScript|"
+    r"需要(?:启用|开启)\s*JavaScript",
+    re.I,
+)
+_MOUNT_POINT = re.compile(
+    r"<(?:div|main)\s+id=[\"'](?:root|app|__next|__nuxt|react-root|main-app|svelte)[\"'][^>]*>\s*</"
+)
+
+#: Login walls: the page asks to sign in before it shows anything.
+_LOGIN_WALL = re.compile(
+    r"sign in to (?:continue|view|see|read)|log ?in to (?:continue|view|see|read)|"
+    r"登录后(?:查看|阅读|继续|可见)|请(?:先)?登录|登录以(?:查看|继续)|扫码登录",
+    re.I,
+)
+
+#: JSON-LD types of the item that describes an article (its date and author are the page's).
+ARTICLE_TYPES = frozenset(
+    {"Article", "NewsArticle", "BlogPosting", "ReportageNewsArticle", "AnalysisNewsArticle",
+     "TechArticle", "ScholarlyArticle", "OpinionNewsArticle", "LiveBlogPosting", "Report",
+     "SocialMediaPosting", "DiscussionForumPosting", "WebPage", "Posting"}
+)  # fmt: skip
+
+#: Names that are an outlet, not a person: "新浪财经", "人民日报", "XX新闻网", "Reuters Staff".
+_OUTLET = re.compile(
+    r"^.{1,12}(?:网|报|财经|新闻|日报|晚报|早报|时报|周刊|杂志|频道|客户端|电视台|卫视|通讯社|传媒|资讯)$|"
+    r"^(?:.{1,30}\s)?(?:Staff|Newsroom|Editorial (?:Board|Team|Staff)|News Desk|Wire Services?)$",
+    re.I,
+)
+
+
+def plausible_author(author: str | None, site: str | None = None, outlets: bool = False) -> bool:
+    """Whether a value is a person's name (or a byline): not digits, a URL, an e-mail address,
+    nor (unless `outlets`) the site's or an outlet's name."""
+    value = squash(author)
+    if not value or len(value) > 80 or not re.search(r"[^\W\d_]", value):
+        return False  # empty, too long for a name, digits and punctuation only
+    if re.match(r"^(?:https?://|www\.)|@[\w-]+\.\w|^\{|^\[", value):
+        return False
+    if outlets:
+        return True
+    if site and squash(site).lower() in (value.lower(), value.lower().removesuffix(".com")):
+        return False
+    return bool(re.search(r"[/｜|、]", value)) or not _OUTLET.match(value)  # "石佳/中国青年报"
 
 
 class Extractor:
@@ -115,11 +200,38 @@ class Extractor:
     #: Fields trafilatura's metadata reader may guess when the page does not state them; it
     #: runs (a third of the extraction time) only when one of them is missing.
     guessed_fields: ClassVar[tuple[str, ...]] = ("title", "author", "published", "site")
+    #: Whether an outlet's name may be the author (a WeChat account writes its own posts).
+    outlet_authors: ClassVar[bool] = False
 
     # ---- hooks a site overrides
 
     def page_state(self, page: Page) -> State | None:
-        """(status, reason) when the page is an error or block page, checked before extraction."""
+        """(status, reason) when the page is an error or block page, checked before extraction:
+        bot walls (Cloudflare, DataDome, ...), which are small pages."""
+        return self.bot_wall(page) if len(page.html) < WALL_BELOW else None
+
+    def bot_wall(self, page: Page) -> State | None:
+        """A bot wall or challenge page, told by its markup."""
+        for pattern, what in BOT_WALLS:
+            if pattern.search(page.html):
+                title = page.first("//title") or ""
+                said = f": {title}" if title and len(title) <= 60 else ""
+                return Status.BLOCKED, f"{self.name}: bot wall ({what}{said})"
+        return None
+
+    def wall(self, page: Page) -> State | None:
+        """A page that shows nothing without its scripts, or a login wall (asked only of pages
+        whose extraction found next to nothing)."""
+        visible = page.visible_text
+        if len(visible) < 300:
+            if _LOGIN_WALL.search(visible):
+                return Status.BLOCKED, f"{self.name}: login wall ({squash(visible)[:60]})"
+            notice = _SHELL_NOTICE.search(visible) or _SHELL_NOTICE.search(
+                " ".join(page.xpath("//noscript//text()"))
+            )
+            if notice or (_MOUNT_POINT.search(page.html) and len(page.scripts) > 2 * len(visible)):
+                said = f" ({squash(notice.group(0))})" if notice else ""
+                return Status.BLOCKED, f"{self.name}: script-only page{said}"
         return None
 
     def metadata(self, page: Page, body: Any) -> dict[str, Any]:
@@ -130,9 +242,13 @@ class Extractor:
         return {}
 
     def late_state(self, page: Page, result: Extracted) -> State | None:
-        """(status, reason) judged from the extraction: soft 404s and block pages are short."""
+        """(status, reason) judged from the extraction: soft 404s, block pages, login walls and
+        script-only shells are short."""
         if len(result.text) > 300:
             return None
+        wall = self.wall(page)
+        if wall:
+            return wall
         probe = " ".join(filter(None, [result.title, result.text[:300]]))
         blocked = _BLOCKED.search(probe)
         if blocked:
@@ -189,10 +305,37 @@ class Extractor:
         return Extracted(status=status, reason=reason, extractor=self.name, title=title, **fields)
 
     def read(self, page: Page, body: Any) -> str:
-        """Body text, from the container when there is one."""
-        if body is None:
-            return read_page(page.tree, page.url, self.favor_recall, self.prune)
-        return read_container(page.tree, body, page.url, self.favor_recall, self.prune)
+        """Body text, from the container when there is one; from the article's own element
+        when the page's text runs past it into other stories."""
+        if body is not None:
+            return read_container(page.tree, body, page.url, self.favor_recall, self.prune)
+        text = read_page(page.tree, page.url, self.favor_recall, self.prune)
+        own = self.own_article(page)
+        if own is not None:
+            own_text = own.text_content()  # C-fast; `recall` ignores whitespace anyway
+            if len(own_text) >= 200 and recall(own_text, text) < 0.7:
+                return read_container(page.tree, own, page.url, self.favor_recall, self.prune)
+        return text
+
+    def own_article(self, page: Page) -> Any:
+        """The element holding the page's own story: `itemprop=articleBody`, or the one
+        `<article>` (of several, the one with the page's headline), else None."""
+        html = page.html
+        if "<article" not in html and "articleBody" not in html:
+            return None
+        bodies = page.xpath('//*[@itemprop="articleBody"]')
+        articles = page.xpath("//article")
+        if len(bodies) == 1:
+            return bodies[0]
+        if len(articles) == 1:
+            return articles[0]
+        headline = page.first("//h1") or page.meta("og:title")
+        if not articles or not headline:
+            return None
+        for article in articles:
+            if headline in squash(article.text_content())[:2000]:
+                return article
+        return None
 
     def guessed_metadata(self, page: Page, stated: dict[str, Any]) -> dict[str, Any]:
         """trafilatura's metadata when a field of `guessed_fields` is not stated, else only the
@@ -242,11 +385,14 @@ class Extractor:
             images = self.images(page, body)
         if meta.get("image") and "cover" not in extra:
             extra["cover"] = meta["image"]
+        author = squash(fields.get("author")) or None
+        if not plausible_author(author, fields.get("site") or self.site, self.outlet_authors):
+            author = None
         return Extracted(
             status=Status.ARCHIVED,
             extractor=self.name,
             title=title,
-            author=squash(fields.get("author")) or None,
+            author=author,
             published=fields.get("published"),
             site=_clean_site(fields.get("site")),
             language=language,
@@ -258,34 +404,48 @@ class Extractor:
         )
 
     def page_metadata(self, page: Page) -> dict[str, Any]:
-        """Metadata from standard tags (Open Graph, article:*, JSON-LD), better than guesses."""
+        """Metadata from standard tags, better than guesses: the date from
+        `article:published_time`, then JSON-LD, then other date metas; title and site from Open
+        Graph; the author from its meta, else JSON-LD's (a person, not an organization)."""
         found: dict[str, Any] = {}
-        published = page.meta(
-            "article:published_time",
-            "datePublished",
-            "pubdate",
-            "publishdate",
-            "PubDate",
-            "publish_date",
-            "og:release_date",
-        )
-        if not published:
-            for item in page.json_ld:
-                if item.get("datePublished"):
-                    published = str(item["datePublished"])
-                    break
-        if published:
-            found["published"] = parse_date(published, self.tz)
+        article = self.ld_article(page)
+        for published in (
+            page.meta("article:published_time"),
+            str(article.get("datePublished") or "") if article else None,
+            page.meta(
+                "datePublished", "pubdate", "publishdate", "PubDate", "publish_date",
+                "og:release_date", "article:published", "sailthru.date", "parsely-pub-date",
+            ),
+        ):  # fmt: skip
+            date = parse_date(published, self.tz) if published else None
+            if date:
+                found["published"] = date
+                break
         title = page.meta("og:title")
         if title:
             found["title"] = title
         site = page.meta("og:site_name")
         if site:
             found["site"] = site
-        author = page.meta("article:author", "author")
+        author = page.meta("article:author", "author", "parsely-author", "sailthru.author")
+        if not author or author.startswith("http"):
+            author = ld_author(article) if article else None
         if author and not author.startswith("http"):
             found["author"] = author
         return found
+
+    def ld_article(self, page: Page) -> dict[str, Any] | None:
+        """The JSON-LD item that describes the article (an Article type first), else None."""
+        if "ld+json" not in page.html:
+            return None
+        typed = []
+        for item in page.json_ld:
+            kinds = item.get("@type")
+            kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+            if kinds & ARTICLE_TYPES:
+                typed.append((0 if kinds - {"WebPage"} else 1, item))
+        typed.sort(key=lambda pair: pair[0])
+        return typed[0][1] if typed else None
 
     def images(self, page: Page, body: Any) -> list[str]:
         """Image URLs of the body in order (lazy-load attributes first), absolute, deduplicated."""
@@ -304,6 +464,19 @@ class Extractor:
                 seen.setdefault(url, None)
         return list(seen)
 
+    def extract_json(self, url: str, text: str, media_type: str | None) -> Extracted:
+        """A JSON body (an API response): kept as it is; a site read through its API reads it."""
+        return Extracted(
+            status=Status.ARCHIVED, extractor="text", text=text, extra={"content_type": media_type}
+        )
+
+    def json_data(self, text: str) -> Any:
+        """The parsed JSON of a body, None when it is not JSON."""
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
     def extract_xml(self, url: str, text: str) -> Extracted:
         """A non-HTML XML body (feed, sitemap): its text content, archived as is."""
         try:
@@ -319,6 +492,21 @@ class Extractor:
             text=content,
             extra={"content_type": "application/xml"},
         )
+
+
+def ld_author(item: dict[str, Any]) -> str | None:
+    """The names of a JSON-LD item's authors that are people, joined ("A, B"), else None."""
+    authors = item.get("author")
+    names: list[str] = []
+    for author in authors if isinstance(authors, list) else [authors]:
+        if isinstance(author, str):
+            names.append(author)
+        elif isinstance(author, dict) and author.get("@type") != "Organization":
+            name = author.get("name")
+            if isinstance(name, str):
+                names.append(name)
+    names = [squash(name) for name in names if squash(name)]
+    return ", ".join(dict.fromkeys(names)) or None
 
 
 def _clean_site(site: str | None) -> str | None:

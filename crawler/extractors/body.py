@@ -32,6 +32,11 @@ FALLBACK_BELOW = 1500
 #: Share of a container's own paragraphs trafilatura must keep, else the container's text wins.
 MIN_RECALL = 0.9
 
+#: A precision-leaning pass that keeps less than this share of what a balanced pass keeps has
+#: thrown the body away (a class name on trafilatura's precision-only discard list, such as
+#: `...-article-wrap`): the balanced pass's text is taken instead.
+MIN_PRECISION_SHARE = 0.15
+
 _HIDDEN_STYLE = re.compile(r"(?:visibility\s*:\s*hidden|opacity\s*:\s*0(?![.\d]))\s*;?", re.I)
 
 
@@ -63,8 +68,18 @@ def _text(doc: Any) -> str:
     return (doc.text if doc is not None else "") or ""
 
 
+def strip_comments(tree: Any) -> None:
+    """Comments and processing instructions out of the tree, their tails kept in place.
+
+    Left in, they split text nodes: trafilatura keeps only the first piece of a paragraph that
+    React rendered as `When <!-- -->President<!-- --> ...` ("When").
+    """
+    etree.strip_tags(tree, etree.Comment, etree.ProcessingInstruction)
+
+
 def read_page(tree: Any, url: str, favor_recall: bool, prune: tuple[str, ...]) -> str:
     """Body text of a whole page, as trafilatura finds it."""
+    strip_comments(tree)
     kwargs = options(url, favor_recall, prune)
     # trafilatura's own pass first; its readability/jusText comparison (a quarter of the
     # extraction time) only where that comparison can change the outcome
@@ -75,13 +90,28 @@ def read_page(tree: Any, url: str, favor_recall: bool, prune: tuple[str, ...]) -
         doc = trafilatura.bare_extraction(
             tree, with_metadata=False, config=trafilatura_config(), **kwargs
         )
-    return _text(doc)
+    text = _text(doc)
+    if not favor_recall and len(text) < MIN_PRECISION_SHARE * FALLBACK_BELOW * 4:
+        # a short precise text may be a body thrown away: a balanced pass tells
+        balanced = _text(
+            trafilatura.bare_extraction(
+                tree,
+                with_metadata=False,
+                config=trafilatura_config(),
+                fast=True,
+                **{**kwargs, "favor_precision": False},
+            )
+        )
+        if len(text) < MIN_PRECISION_SHARE * len(balanced) and len(balanced) >= FALLBACK_BELOW:
+            text = balanced
+    return text
 
 
 def read_container(
     tree: Any, container: Any, url: str, favor_recall: bool, prune: tuple[str, ...]
 ) -> str:
     """Body text of a page whose article is `container`: trafilatura's, or the container's own."""
+    strip_comments(container)
     isolated = isolate(tree, container)
     # the container is the body already, and its own text backs trafilatura up below:
     # the readability/jusText comparison (15 % of extraction time) adds nothing here
@@ -99,7 +129,7 @@ def read_container(
     prune_nodes(isolated, prune)
     article = isolated.find(".//article")
     plain = node_text(article) if article is not None else ""
-    if _recall(text, plain) < MIN_RECALL:
+    if recall(text, plain) < MIN_RECALL:
         text = plain
     return text
 
@@ -131,7 +161,7 @@ def _may_need_fallback(doc: Any) -> bool:
     return paragraphs == 0 or len(body.findall(".//table")) > paragraphs
 
 
-def _recall(text: str, reference: str) -> float:
+def recall(text: str, reference: str) -> float:
     """Share of the reference's paragraphs (of 20+ characters) found in `text`."""
     flat = re.sub(r"\s+", "", text)
     lines = [re.sub(r"\s+", "", line) for line in reference.splitlines()]

@@ -36,6 +36,10 @@ BYLINE_XPATH = (
     "contains(@class, 'meta') or contains(@class, 'source') or contains(@class, 'byline') or "
     "contains(@class, 'author') or contains(@class, 'about')]"
 )
+#: Class words of the box under a headline that holds its byline and time.
+_BYLINE_BOX = " or ".join(
+    f"contains(@class, '{word}')" for word in ("about", "info", "meta", "byline", "author")
+)
 _AUTHOR_LABEL = re.compile(r"作者\s*[:：]\s*(?P<name>[^\s|｜,，;；:：]{2,20})")
 
 _AUTHOR_PREFIX = re.compile(r"^\s*(?:(?:作者|撰文|文|记者|编译)\s*[:：|｜/]|By\s)\s*", re.I)
@@ -69,17 +73,31 @@ class GenericExtractor(Extractor):
             if title and len(heading) >= 4 and title != heading and title.startswith(heading):
                 found["title"] = heading
                 break
-        for needle, query in DATE_XPATHS:
+        stated = self.page_metadata(page).get("published")  # the page's own tags win
+        for needle, query in () if stated else DATE_XPATHS:
             value = page.first(query) if needle in page.html else None
             published = parse_date(value, CHINA_TZ if chinese else None) if value else None
             if published:
                 found["published"] = published
                 break
         author_xpaths = [query for needle, query in AUTHOR_XPATHS if needle in page.html]
-        author = clean_author(page.first(*author_xpaths)) or self.labelled_author(page)
+        author = (
+            clean_author(page.first(*author_xpaths))
+            or self.labelled_author(page)
+            or self.byline_under_headline(page)
+        )
         if author:
             found["author"] = author
         return found
+
+    @staticmethod
+    def byline_under_headline(page: Page) -> str | None:
+        """A bare byline ("石佳/中国青年报") first in the about/meta box right under the h1."""
+        for box in page.xpath(f"//h1/following-sibling::*[1][{_BYLINE_BOX}]")[:2]:
+            first = page.first("./*[1]", node=box)
+            if first and len(first) <= 30 and not re.search(r"\d|[:：]", first):
+                return first
+        return None
 
     @staticmethod
     def labelled_author(page: Page) -> str | None:

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler.extractors.scripts import js_string
+from crawler.extractors.scripts import js_data, js_string
 from crawler.extractors.text import node_text, primary_language, squash
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -37,6 +37,17 @@ def parse_html(text: str) -> Any:
         return None
     try:
         return lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def parse_fragment(markup: str) -> Any:
+    """lxml element (a `<div>`) holding an HTML fragment, or None when there is nothing."""
+    markup = parseable(markup)
+    if not markup.strip():
+        return None
+    try:
+        return lxml.html.fragment_fromstring(markup, create_parent="div")
     except (etree.ParserError, ValueError):
         return None
 
@@ -164,6 +175,18 @@ class Page:
             if value:
                 return value
         return None
+
+    def js_data(self, name: str) -> Any:
+        """The object or array literal a script assigns to `name` (None when none), read once."""
+        key = f"js_data:{name}"
+        if key not in self.memo:
+            self.memo[key] = js_data(self.scripts, name)
+        return self.memo[key]
+
+    @cached_property
+    def memo(self) -> dict[str, Any]:
+        """Per-page cache of what extractors read once and use twice (keys name their reader)."""
+        return {}
 
     @cached_property
     def json_ld(self) -> list[dict[str, Any]]:
