@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from crawler import stats
 from crawler.extensions import report as report_module
 from crawler.extensions import required
-from crawler.extensions.report import FAILED_REASON, RunReport
+from crawler.extensions.report import FAILED_REASON, ExitCode, RunReport
 from crawler.items import Status
 from tests.conftest import archive_of, close_archive, spider_crawler
 
@@ -244,7 +244,7 @@ def test_a_run_that_read_no_digest_fails(crawler: Crawler, ext: RunReport) -> No
     count(crawler, **{stats.DIGESTS_FAILED: 2})
     verdict = close(crawler, ext)
     assert verdict == {
-        "exit_code": 1,
+        "exit_code": ExitCode.DIGESTS_UNREADABLE,
         "failures": ["no digest could be read"],
         "finish_reason": FAILED_REASON,
     }
@@ -260,7 +260,7 @@ def test_a_run_over_max_error_rate_fails(crawler: Crawler, ext: RunReport) -> No
     count(crawler, **{stats.DIGESTS_READ: 1})
     outcomes(crawler, archived=1, failed=2)
     verdict = close(crawler, ext)
-    assert verdict["exit_code"] == 1
+    assert verdict["exit_code"] == ExitCode.FETCHES_FAILED
     assert verdict["failures"] == ["2 of 3 fetches failed (MAX_ERROR_RATE=0.5)"]
     assert verdict["finish_reason"] == FAILED_REASON
 
@@ -283,7 +283,7 @@ def test_a_run_whose_archive_writes_failed_fails(crawler: Crawler, ext: RunRepor
     stats.note_write_error(crawler.stats, OSError(28, "No space left on device"))
     count(crawler, **{stats.DIGESTS_READ: 1})
     verdict = close(crawler, ext)
-    assert verdict["exit_code"] == 1
+    assert verdict["exit_code"] == ExitCode.ARCHIVE_UNWRITABLE
     assert verdict["failures"] == [
         "archive unwritable: 2 write(s) failed, first: [Errno 28] No space left on device"
     ]
@@ -303,7 +303,7 @@ def test_a_crawl_that_ended_early_fails(
 ) -> None:
     count(crawler, **{stats.DIGESTS_READ: 1})
     verdict = close(crawler, ext, reason)
-    assert verdict["exit_code"] == int(failed)
+    assert verdict["exit_code"] == (ExitCode.ENDED_EARLY if failed else 0)
     assert verdict["failures"] == ([f"crawl ended early: {reason}"] if failed else [])
 
 
@@ -314,7 +314,7 @@ def test_a_report_that_cannot_be_written_fails_the_run(
     count(crawler, **{stats.DIGESTS_READ: 1})
     with caplog.at_level(logging.INFO, logger="crawler.extensions.report"):
         verdict = close(crawler, ext)
-    assert verdict["exit_code"] == 1
+    assert verdict["exit_code"] == ExitCode.ARCHIVE_UNWRITABLE
     (failure,) = verdict["failures"]
     assert failure.startswith("run report not written: [Errno 20] Not a directory")
     assert f"run failed: {failure}" in caplog.text
@@ -351,7 +351,7 @@ def test_a_failed_runs_finish_reason_is_failed_after_scrapys_own(
     assert not [a for _, a in answers if isinstance(a, Failure)], answers
     assert crawler.stats is not None
     assert crawler.stats.get_value("finish_reason") == FAILED_REASON
-    assert crawler.stats.get_value(stats.EXIT_CODE) == 1
+    assert crawler.stats.get_value(stats.EXIT_CODE) == ExitCode.DIGESTS_UNREADABLE
 
 
 def test_a_good_runs_finish_reason_stays_scrapys(crawler: Crawler) -> None:

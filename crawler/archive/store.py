@@ -74,9 +74,13 @@ class Archive:
             try:
                 self.index = Index(index_path)
             except sqlite3.Error as exc:
+                hint = (
+                    "other crawls kept it locked; try again"
+                    if "locked" in str(exc)
+                    else "disk full? delete it to rebuild it from the files"
+                )
                 raise ArchiveError(
-                    f"archive {self.root}: cannot open {index_path}: {exc} "
-                    "(disk full? delete it to rebuild it from the files)"
+                    f"archive {self.root}: cannot open {index_path}: {exc} ({hint})"
                 ) from exc
             if self.lock.stale:
                 logger.warning(
@@ -342,10 +346,49 @@ class Archive:
         atomic.write_json(path, report)
         return path
 
+    def previous_runs(self, limit: int, *, before: str | None = None) -> list[Record]:
+        """The newest `limit` crawl reports in runs/ (newest first), those of runs that
+        started before run `before` when given; reports of other commands are skipped."""
+        return previous_runs(self.root, limit, before=before)
+
     # -- maintenance ---------------------------------------------------------------------
     def reindex(self) -> dict[str, int]:
         """Rebuild the index from the files alone."""
         return reindex.rebuild(self.root, self.index)
+
+
+def previous_runs(root: Path, limit: int, *, before: str | None = None) -> list[Record]:
+    """The newest `limit` crawl reports in `root`/runs/, newest first (see Archive)."""
+    folder = root / layout.RUNS
+    if limit <= 0 or not folder.is_dir():
+        return []
+    names = sorted(
+        (p.name for p in folder.glob("*.json") if not p.name.startswith(".")), reverse=True
+    )
+    found: list[Record] = []
+    for name in names:
+        if before is not None and name.removesuffix(".json") >= before:
+            continue
+        try:
+            report = atomic.read_json(folder / name)
+        except (OSError, ValueError):  # a damaged report is no history
+            continue
+        if isinstance(report, dict) and report.get("command", records.CRAWL) == records.CRAWL:
+            found.append(report)
+            if len(found) == limit:
+                break
+    return found
+
+
+def record_failed_start(root: Path, run_id: str, report: Record) -> Path | None:
+    """Write runs/<run_id>.json for a crawl that failed before it started, when `root` is an
+    archive already (a typo in ARCHIVE_DIR makes no archive); None when there is none. The
+    file name is the run's own, so an archive held by another crawl can take it too."""
+    if not (root / layout.MANIFEST).is_file():
+        return None
+    path = root / layout.RUNS / f"{run_id}.json"
+    atomic.write_json(path, report)
+    return path
 
 
 def _digest_uri(source: str) -> str:
