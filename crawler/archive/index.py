@@ -262,6 +262,27 @@ class Index:
             (article_id, body_sha256),
         )
 
+    # -- taking records out (`Archive.forget`) ------------------------------------------
+    def links_of_article(self, article_id: str) -> list[str]:
+        """Every link whose record points at the article (its own and `same_as` links)."""
+        rows = self.db.execute("SELECT id FROM links WHERE article=?", (article_id,))
+        return [link_id for (link_id,) in rows]
+
+    def drop_digest(self, digest_id: str, source: str | None) -> None:
+        """Forget a digest: its row, its citations, its file's size and mtime."""
+        self.db.execute("DELETE FROM citations WHERE digest=?", (digest_id,))
+        self.db.execute("DELETE FROM digests WHERE id=?", (digest_id,))
+        if source:
+            self.db.execute("DELETE FROM digest_stats WHERE source=?", (source,))
+
+    def drop_link(self, link_id: str) -> None:
+        """Forget a link: its row and the aliases that lead to it."""
+        self.db.execute("DELETE FROM aliases WHERE link_id=?", (link_id,))
+        self.db.execute("DELETE FROM links WHERE id=?", (link_id,))
+
+    def drop_article(self, article_id: str) -> None:
+        self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
+
     def clear(self) -> None:
         """Empty the index, counters included, for a rebuild.
 

@@ -40,6 +40,10 @@ ARTICLE_FIELDS = (
     "extra",
 )
 
+#: Set (to the time) on a link or article record when `forget` took away the last digest that
+#: cited it; gone again once a digest cites it again.
+UNREFERENCED = "unreferenced"
+
 #: Fields a link copies from another link that names the same page (a WeChat short and long
 #: link), without a fetch of its own.
 SAME_PAGE_FIELDS = ("status", "http_status", "article", "original", "fetch", "last_attempt")
@@ -436,5 +440,5 @@ def forget_report(
         "seconds": round(finished - started, 3),
         "digests": digests,
         "pruned": pruned,
-        **counts,
+        "counts": counts,
     }
