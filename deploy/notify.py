@@ -11,7 +11,7 @@ Two ways to call it (deploy/README.md):
   /srv/archive/runs/ and the unit's last journal lines.
 
 The mail goes to SOURCES_MAILTO (or --to; default: the local `root`) through `sendmail -t -oi`
-(any MTA provides it: postfix, exim, msmtp-mta, nullmailer). Without sendmail the message is
+(any MTA provides it: postfix, exim, msmtp-mta, nullmailer; SOURCES_SENDMAIL names another). Without sendmail the message is
 printed to standard error (the journal) and the exit status is 1.
 """
 
@@ -103,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         report = json.loads(sys.stdin.read() or "null")
         path = os.environ.get("SOURCES_RUN_REPORT", "")
     mail = message(report, path, args.unit, args.to, journal(args.unit) if args.unit else "")
-    sendmail = shutil.which("sendmail") or shutil.which("sendmail", path="/usr/sbin:/usr/lib")
+    sendmail = (
+        shutil.which(os.environ["SOURCES_SENDMAIL"])
+        if os.environ.get("SOURCES_SENDMAIL")
+        else shutil.which("sendmail") or shutil.which("sendmail", path="/usr/sbin:/usr/lib")
+    )
     if sendmail is None:
         print(f"notify: no sendmail here; the message was:\n{mail}", file=sys.stderr)
         return 1
