@@ -11,10 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import (
     CRAWL_ENV,
     REPO,
+    SHARED,
     article_html,
+    citations,
     crawl_args,
     quick_digest,
     run_crawl,
@@ -176,3 +180,69 @@ def test_a_failing_nightly_run_reaches_its_operator_through_deploy_notify(
     assert "network looks unreachable: 6 of 6 fetches" in mail
     assert "runs/" in mail  # where the full report is
     assert verify(tmp_path / "archive").returncode == 0
+
+
+EXAMPLES = REPO / "examples" / "digests"
+#: Sites whose pages the example digests may cite: pages that stay where they are.
+STABLE_HOSTS = {
+    "arxiv.org",
+    "github.com",
+    "en.wikipedia.org",
+    "mp.weixin.qq.com",
+    "blog.google",
+    "www.anthropic.com",
+    "trafilatura.readthedocs.io",
+}
+
+
+def _example_urls() -> list[str]:
+    from crawler.digests import parse_digest
+
+    return [
+        link.canonical_url
+        for path in sorted(EXAMPLES.glob("*.md"))
+        for entry in parse_digest(path.read_bytes(), str(path)).entries
+        for link in entry.links
+        if link.canonical_url
+    ]
+
+
+def test_the_examples_cite_real_stable_pages_and_real_wechat_articles() -> None:
+    from urllib.parse import urlsplit
+
+    urls = _example_urls()
+    assert {urlsplit(u).hostname for u in urls} <= STABLE_HOSTS
+    wechat = {u for u in urls if urlsplit(u).hostname == "mp.weixin.qq.com"}
+    assert wechat, "the examples cite no WeChat article"
+    real = SHARED / "digests"
+    if not real.is_dir():
+        pytest.skip(f"{real} is not here (the shared real digests are outside the repo)")
+    cited = "".join(p.read_text(encoding="utf-8") for p in real.glob("*.md"))
+    assert all(u in cited for u in wechat), "a WeChat link not taken from a real digest"
+
+
+def test_the_readmes_first_command_crawls_the_examples_into_a_sound_archive(
+    robots_ok: Any, tmp_path: Path
+) -> None:
+    """The examples as shipped, their hosts pointed at a loopback copy (no network)."""
+    server = robots_ok
+    server.expect_request(re.compile(r"^/(?!robots\.txt).*")).respond_with_data(
+        article_html("示例页面", sentences("示例")), content_type="text/html; charset=utf-8"
+    )
+    base = server.url_for("").rstrip("/")
+    copies = tmp_path / "digests"
+    copies.mkdir()
+    for path in EXAMPLES.glob("*.md"):
+        text = re.sub(
+            r"https?://([^/\s)\]>\"']+)",
+            lambda m: f"{base}/{m.group(1)}",
+            path.read_text(encoding="utf-8"),
+        )
+        (copies / path.name).write_text(text, encoding="utf-8")
+    archive = tmp_path / "archive"
+    result = run_crawl(archive, copies, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = citations(archive)
+    assert len(rows) == 25 and {r["status"] for r in rows} == {"archived"}
+    assert len({r["canonical_url"] for r in rows}) == len(set(_example_urls())) == 20
+    assert verify(archive).returncode == 0
