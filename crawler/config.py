@@ -10,6 +10,7 @@ settings from Scrapy as before (the values are known to parse) or from the `Conf
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -237,6 +238,8 @@ def _run_name(name: str, value: Any) -> str:
 
 def _choice(options: tuple[str, ...]) -> Parser:
     def parse(name: str, value: Any) -> str:
+        if options == LOG_LEVELS and isinstance(value, int) and not isinstance(value, bool):
+            return logging.getLevelName(value) if value in _LEVEL_NUMBERS else _bad(name, value)
         text = str(value).strip()
         if text.upper() in options and options == LOG_LEVELS:
             return text.upper()
@@ -248,6 +251,12 @@ def _choice(options: tuple[str, ...]) -> Parser:
 
 
 Parser = Callable[[str, Any], Any]
+_LEVEL_NUMBERS = (10, 20, 30, 40, 50)
+
+
+def _bad(name: str, value: Any) -> str:
+    raise _fail(name, value, "one of " + ", ".join(LOG_LEVELS))
+
 
 _SHARE = _number(float, 0, 1, "a number from 0 to 1")
 _SECONDS = _number(float, 0, None, "a number of seconds, 0 or more")

@@ -11,8 +11,9 @@ Two ways to call it (deploy/README.md):
   /srv/archive/runs/ and the unit's last journal lines.
 
 The mail goes to SOURCES_MAILTO (or --to; default: the local `root`) through `sendmail -t -oi`
-(any MTA provides it: postfix, exim, msmtp-mta, nullmailer; SOURCES_SENDMAIL names another). Without sendmail the message is
-printed to standard error (the journal) and the exit status is 1.
+(any MTA provides it: postfix, exim, msmtp-mta, nullmailer; SOURCES_SENDMAIL names another).
+Without sendmail the message is printed to standard error (the journal) and the exit status
+is 1.
 """
 
 from __future__ import annotations

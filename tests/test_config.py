@@ -135,3 +135,13 @@ def test_notify_settings_load_alone_when_another_setting_is_bad() -> None:
     assert config.load_notify(bad) == config.Notify(command="mail ops", on="always")
     with pytest.raises(SettingError, match=r"^setting NOTIFY_TIMEOUT="):
         config.load_notify(settings(NOTIFY_TIMEOUT="soon"))
+
+
+@pytest.mark.parametrize(("value", "parsed"), [("debug", "DEBUG"), (20, "INFO"), ("INFO", "INFO")])
+def test_log_levels_are_taken_as_scrapy_takes_them(value: Any, parsed: str) -> None:
+    assert config.load(settings(LOG_LEVEL=value)).scrapy["LOG_LEVEL"] == parsed
+
+
+def test_a_log_level_number_that_is_no_level_is_refused() -> None:
+    with pytest.raises(SettingError, match=r"^setting LOG_LEVEL=25: expected one of CRITICAL"):
+        config.load(settings(LOG_LEVEL=25))
