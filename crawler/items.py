@@ -62,6 +62,12 @@ class Pointer:
         return asdict(self)
 
 
+#: Field metadata of the items' bytes: Scrapy's feed exports (`-O items.jsonl`, FEEDS,
+#: Scrapyd's items_dir) call a field's `serializer`; the bytes stay in the WARC and a feed gets
+#: their length (ARCHIVE.md, *Items*).
+BYTES_IN_WARC: dict[str, Any] = {"serializer": len}
+
+
 @dataclass
 class Link:
     """One link as cited by a digest entry."""
@@ -122,7 +128,7 @@ class DigestRead:
     """A digest as read and parsed, with its bytes (stored as a WARC resource record)."""
 
     digest: Digest
-    raw: bytes
+    raw: bytes = field(metadata=BYTES_IN_WARC)  # a feed export writes its length
     read_at: float
     file_stat: tuple[int, int] | None = None  # (size, mtime_ns) of a local digest file
 
@@ -139,7 +145,8 @@ class FetchOutcome:
     final_url: str | None = None
     content_type: str | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""  # decoded from Content-Encoding; the WARC keeps the bytes as served
+    # decoded from Content-Encoding; the WARC keeps the bytes as served (a feed, their length)
+    body: bytes = field(default=b"", metadata=BYTES_IN_WARC)
     fetched_at: float | None = None
     ip: str | None = None
     redirects: list[str] = field(default_factory=list)

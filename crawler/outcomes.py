@@ -37,6 +37,9 @@ from crawler.netsafety import RefusedURL
 GONE_HTTP = {404, 410, 451}
 BLOCKED_HTTP = {401, 403, 429}
 
+#: How a failed name lookup's reason starts (Twisted's own DNSLookupError message starts so).
+_DNS = "DNS lookup failed: "
+
 #: The message Scrapy's RedirectMiddleware gives when REDIRECT_MAX_TIMES is reached.
 _MAX_REDIRECTS = "max redirections reached"
 
@@ -119,7 +122,8 @@ def _describe(exc: BaseException, meta: dict[str, Any]) -> tuple[Status, str]:
     if isinstance(exc, DownloadTimeoutError | net.TimeoutError | net.TCPTimedOutError):
         return Status.FAILED, f"timeout: {_short(exc)}"
     if isinstance(exc, CannotResolveHostError | net.DNSLookupError):
-        return Status.FAILED, f"DNS lookup failed: {_short(exc)}"
+        # Twisted's message already starts so ("DNS lookup failed: <host>."): said once
+        return Status.FAILED, f"{_DNS}{_short(exc).removeprefix(_DNS)}"
     if isinstance(exc, DownloadConnectionRefusedError | net.ConnectionRefusedError):
         return Status.FAILED, "connection refused"
     if isinstance(exc, ResponseDataLossError):

@@ -52,6 +52,35 @@ PROGRESS_INTERVAL = 30.0
 # The run counts as failed (non-zero exit) when more than this share of the fetched links
 # ended `failed` (network errors, server errors). Gone and blocked links do not count.
 MAX_ERROR_RATE = 0.5
+# "network looks unreachable" is logged (once) when at least UNREACHABLE_MIN_FETCHES fetches
+# are done and more than this share of them could not resolve their host or connect to it; a
+# run that fails on MAX_ERROR_RATE so exits with its own code (README, Exit codes).
+UNREACHABLE_SHARE = 0.8
+UNREACHABLE_MIN_FETCHES = 5
+
+# --- monitoring (crawler.extensions.report) -----------------------------------------------
+# Each run's archived articles are counted by the fields found (title, date, author or
+# account, text) and each site's fetches by outcome; both are compared with the previous
+# MONITOR_HISTORY crawl runs in runs/ (their median), and a fall beyond the limits below fails
+# the run ("coverage drop"). 0 turns the comparison off.
+MONITOR_HISTORY = 5
+# Runs (this one or a previous one) with fewer archived articles are not compared.
+MONITOR_MIN_ARTICLES = 20
+# A field's share of articles may fall this much (0.3: from 95% to 65%) below the median.
+MONITOR_COVERAGE_DROP = 0.3
+# Sites with fewer fetches in this run (or in a previous one) are not compared.
+MONITOR_MIN_SITE_FETCHES = 10
+# A site's archived share of its fetches may fall this much below the median.
+MONITOR_SITE_DROP = 0.5
+# Told when a run fails (NOTIFY_ON = "always": after every run), with the run report:
+# NOTIFY_COMMAND is run by the shell with the report's JSON on its standard input and
+# SOURCES_RUN_REPORT (the report's path), SOURCES_EXIT_CODE and SOURCES_FAILURES in its
+# environment (deploy/notify.py mails it); NOTIFY_WEBHOOK is POSTed the report's JSON.
+NOTIFY_COMMAND = ""
+NOTIFY_WEBHOOK = ""
+NOTIFY_ON = "failure"
+# Seconds the command or the webhook may take.
+NOTIFY_TIMEOUT = 30.0
 
 # Distributed mode: a Redis URL shares one frontier among several crawl processes
 # (crawler.extensions.distributed); they write into one archive. Empty: a single crawl, no
@@ -59,6 +88,9 @@ MAX_ERROR_RATE = 0.5
 REDIS_URL = ""
 # Name shared by all processes of one distributed run (Redis keys); default: the UTC date.
 DISTRIBUTED_RUN = ""
+# Seconds the run's Redis keys (queue, dupefilter) live after the last process touched them
+# (refreshed while a process runs); 0: they never expire.
+REDIS_KEYS_TTL = 3 * 24 * 3600
 ADDONS = {"crawler.extensions.distributed.DistributedAddon": 0}
 
 # --- politeness ---------------------------------------------------------------------------
@@ -145,12 +177,17 @@ DOWNLOADER_MIDDLEWARES = {
 # made, so a redirect hop or a DNS rebinding cannot dodge the check (ALLOWED_PRIVATE_NETWORKS).
 TWISTED_DNS_RESOLVER = "crawler.netsafety.SafeResolver"
 EXTENSIONS = {
+    # progress lines, runs/<id>.json, the summary, monitoring and the run's verdict (exit
+    # code); built first of ours: it checks every setting (crawler.config) before the archive
+    # is opened, and finds the archive only when it reports
+    "crawler.extensions.report.RunReport": 90,
     # opens ARCHIVE_DIR once per crawl; built before the engine, so a held archive fails fast
     "crawler.extensions.archive.ArchiveExtension": 100,
     # the one site back-off (Retry-After waits, pages that block the crawler)
     "crawler.extensions.backoff.SiteBackoff": 110,
-    # progress lines, runs/<id>.json, the summary and the run's verdict (exit code)
-    "crawler.extensions.report.RunReport": 500,
+    # INFO keeps one line per link outcome: robots.txt download errors, retry notes and
+    # refusal warnings (each told again by the link's outcome line) go to DEBUG
+    "crawler.extensions.quietlog.QuietLog": 120,
 }
 # The run report, its summary and the exit code that tells cron whether the run failed.
 RUN_REPORT_ENABLED = True
@@ -169,5 +206,10 @@ ITEM_PIPELINES = {
 }
 
 LOG_LEVEL = "INFO"
+# Consoles into a running crawl, both off: Scrapy's telnet console, and its remote control (an
+# HTTP endpoint that runs the Python code sent to it, its access token in a job file under
+# REMOTE_CONTROL_JOBS_DIR). Turn either on with -s ...=True; the job file must then not be
+# inside ARCHIVE_DIR (checked at start).
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"

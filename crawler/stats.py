@@ -46,6 +46,14 @@ RETRY_TOO_LARGE = "sources/retry/too_large"
 #: The run's verdict, set by the run report and read by the crawl command.
 EXIT_CODE = "sources/exit_code"
 FAILURES = "sources/failures"
+FAILURE_KINDS = "sources/failure_kinds"  # one word per failure (the exit codes' names)
+
+#: Fetches that could not resolve their host or connect to it (the network looks down).
+LINKS_UNREACHABLE = "sources/links/unreachable"
+#: Archived articles (not binaries) of the run, and how many have each field.
+COVERAGE_ARTICLES = "sources/coverage/articles"
+#: Notifications of the run's end that could not be delivered.
+NOTIFY_FAILED = "sources/notify/failed"
 
 _SITES = "sources/sites/"
 
@@ -111,6 +119,11 @@ def reason_key(why: str | None) -> str:
         return "unknown"
     key = why.split(":")[0].split("(")[0].strip().lower().replace(" ", "_")
     return key[:40] or "unknown"
+
+
+def coverage(field: str) -> str:
+    """Archived articles of the run that have this field (title, date, author, text)."""
+    return f"sources/coverage/{field}"
 
 
 def sites(stats: Mapping[str, Any]) -> dict[str, dict[str, int]]:

@@ -20,8 +20,9 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler import stats
+from crawler import config, stats
 from crawler.archive import Archive
+from crawler.config import ArgumentError
 from crawler.digests import DigestError, parse_digest
 from crawler.digests import sources as inputs
 from crawler.extensions import required
@@ -44,13 +45,27 @@ class SourcesSpider(scrapy.Spider):
     sources: list[str]  # resolved digest files and URLs
     scheduled: set[int]  # link ids requested in this run, as 64-bit numbers (small in memory)
 
+    #: The spider arguments (`-a NAME=VALUE`) it takes; `_job` is the one Scrapyd adds.
+    ARGUMENTS = ("digests", "_job")
+
     def __init__(self, digests: str | None = None, **kwargs: Any):
+        unknown = sorted(set(kwargs) - set(self.ARGUMENTS))
+        if unknown:
+            raise ArgumentError(_unknown_arguments(unknown, self.ARGUMENTS))
+        if digests is not None and not digests.strip():
+            raise ArgumentError(
+                "spider argument digests='': expected files, folders, globs or URLs"
+            )
         super().__init__(**kwargs)
         self.digests_arg = digests
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        """Built by Scrapy; a digests argument that names nothing fails the crawl at once."""
+        """Built by Scrapy, first of all: every setting and argument is checked before
+        anything is opened, and a digests argument that names nothing fails the crawl."""
+        if args:
+            raise ArgumentError(f"positional spider arguments {args!r}: use -a NAME=VALUE")
+        config.load(crawler.settings)
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.sources = inputs.resolve(spider.digests_arg or crawler.settings.get("DIGESTS"))
         spider.scheduled = set()
@@ -222,3 +237,13 @@ class SourcesSpider(scrapy.Spider):
             redirects=list(request.meta.get("redirect_urls", [])),
             original=last_hop(request.meta),
         )
+
+
+def _unknown_arguments(unknown: list[str], known: tuple[str, ...]) -> str:
+    """One line: the arguments not taken, a likely meant one, the ones that are."""
+    import difflib
+
+    names = ", ".join(f"-a {name}=..." for name in unknown)
+    close = difflib.get_close_matches(unknown[0], known, n=1)
+    hint = f" (did you mean -a {close[0]}=?)" if close else ""
+    return f"unknown spider argument {names}{hint}; the sources spider takes: -a digests=..."

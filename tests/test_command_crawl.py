@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,12 @@ from scrapy.exceptions import UsageError
 from twisted.internet import defer
 
 from crawler import stats
-from crawler.archive.lock import ArchiveError
+from crawler.archive.lock import ArchiveError, ArchiveLocked
 from crawler.commands import crawl
 from crawler.commands.crawl import STARTUP_ERRORS, Command
+from crawler.config import ArgumentError, SettingError
 from crawler.digests.sources import InputError
+from crawler.extensions.report import ExitCode
 from spiders.sources import SourcesSpider
 from tests.conftest import close_archive, project_crawler
 
@@ -201,13 +205,15 @@ def test_a_crawl_without_a_verdict_exits_0(crawler: Crawler) -> None:
     assert cmd.exitcode == 0
 
 
-def test_a_crawl_that_could_not_start_exits_1(crawler: Crawler, capsys: Any) -> None:
+def test_a_crawl_that_could_not_start_exits_with_the_code_of_its_error(
+    crawler: Crawler, capsys: Any
+) -> None:
     assert crawler.stats is not None
     crawler.stats.set_value(stats.EXIT_CODE, 0)
     started = defer.fail(InputError("digests path /nowhere does not exist"))
     cmd = command(StandInProcess(crawler, started=started))
     cmd.run(["sources"], options())
-    assert cmd.exitcode == 1
+    assert cmd.exitcode == ExitCode.NO_DIGESTS
     assert capsys.readouterr().err == "error: digests path /nowhere does not exist\n"
 
 
@@ -223,3 +229,77 @@ def test_exactly_one_spider_is_asked_for(crawler: Crawler, args: list[str]) -> N
     with pytest.raises(UsageError, match="give exactly one spider"):
         command(process).run(args, options())
     assert not process.ran
+
+
+# --- a crawl that could not start: its code, its report, its notification ---------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (SettingError("setting MAX_ERROR_RATE='abc': expected a number from 0 to 1"), 2),
+        (ArgumentError("unknown spider argument -a digest=..."), 2),
+        (InputError("digests path /nowhere does not exist"), 3),
+        (ArchiveLocked("archive /a is held by another crawl (pid 1 on h)"), 5),
+        (ArchiveError("archive /a cannot be written: [Errno 13] Permission denied"), 6),
+        (PermissionError(13, "Permission denied"), 6),
+        (RuntimeError("a bug"), 1),
+    ],
+)
+def test_each_kind_of_startup_error_has_its_exit_code(exc: BaseException, code: int) -> None:
+    assert crawl.startup_exit_code(exc) == code
+
+
+def _reports(root: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted((root / "runs").glob("*.json"))]
+
+
+def test_a_failed_start_writes_a_run_report_into_the_archive(tmp_path: Path, capsys: Any) -> None:
+    close_archive(project_crawler(tmp_path))  # the archive exists from an earlier run
+    bare = Crawler(SourcesSpider, {"ARCHIVE_DIR": str(tmp_path / "archive")})
+    errors: list[BaseException] = []
+    crawl._watch(defer.fail(InputError("digests path /nowhere does not exist")), errors, bare)
+    (report,) = _reports(tmp_path / "archive")
+    assert report["failed"] == ["digests path /nowhere does not exist"]
+    assert report["failure_kinds"] == ["no_digests"] and report["exit_code"] == 3
+    assert report["finish_reason"] == "not started" and report["command"] == "crawl"
+    assert report["links"]["scheduled"] == 0 and report["digests"]["read"] == 0
+    assert report["run"].endswith(f"-{os.getpid()}")
+    assert lock_is_free(tmp_path)
+
+
+def test_a_failed_start_makes_no_archive_where_there_is_none(tmp_path: Path, capsys: Any) -> None:
+    bare = Crawler(SourcesSpider, {"ARCHIVE_DIR": str(tmp_path / "typo")})
+    crawl._watch(defer.fail(InputError("no digests given")), [], bare)
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_failed_start_is_told_to_the_notify_command(tmp_path: Path, capsys: Any) -> None:
+    close_archive(project_crawler(tmp_path))
+    told = tmp_path / "told.json"
+    bare = Crawler(
+        SourcesSpider,
+        {
+            "ARCHIVE_DIR": str(tmp_path / "archive"),
+            "NOTIFY_COMMAND": (
+                f'cat > {told}; echo "$SOURCES_EXIT_CODE $SOURCES_FAILURES" > {told}.env'
+            ),
+            "MAX_ERROR_RATE": "abc",  # the reason it failed: the notify settings still load
+        },
+    )
+    exc = SettingError("setting MAX_ERROR_RATE='abc': expected a number from 0 to 1")
+    crawl._watch(defer.fail(exc), [], bare)
+    assert json.loads(told.read_text())["failure_kinds"] == ["usage"]
+    assert Path(f"{told}.env").read_text() == f"2 {exc}\n"
+
+
+def test_with_a_log_file_the_startup_error_is_logged_there_too(
+    tmp_path: Path, capsys: Any, caplog: Any
+) -> None:
+    """Scrapyd gives each job a LOG_FILE: the error must be in the job's log, not only in
+    Scrapyd's own (where the crawl's stderr goes)."""
+    bare = Crawler(SourcesSpider, {"LOG_FILE": str(tmp_path / "job.log")})
+    with caplog.at_level(logging.ERROR, logger="crawler.commands.crawl"):
+        crawl._watch(defer.fail(InputError("no digests given")), [], bare)
+    assert capsys.readouterr().err == "error: no digests given\n"
+    assert [r.getMessage() for r in caplog.records] == ["error: no digests given"]

@@ -21,8 +21,8 @@ from twisted.python.failure import Failure
 from crawler import stats
 from crawler.extensions import report as report_module
 from crawler.extensions import required
-from crawler.extensions.report import FAILED_REASON, RunReport
-from crawler.items import Status
+from crawler.extensions.report import FAILED_REASON, ExitCode, RunReport
+from crawler.items import FetchOutcome, Status
 from tests.conftest import archive_of, close_archive, spider_crawler
 
 
@@ -244,7 +244,7 @@ def test_a_run_that_read_no_digest_fails(crawler: Crawler, ext: RunReport) -> No
     count(crawler, **{stats.DIGESTS_FAILED: 2})
     verdict = close(crawler, ext)
     assert verdict == {
-        "exit_code": 1,
+        "exit_code": ExitCode.DIGESTS_UNREADABLE,
         "failures": ["no digest could be read"],
         "finish_reason": FAILED_REASON,
     }
@@ -260,7 +260,7 @@ def test_a_run_over_max_error_rate_fails(crawler: Crawler, ext: RunReport) -> No
     count(crawler, **{stats.DIGESTS_READ: 1})
     outcomes(crawler, archived=1, failed=2)
     verdict = close(crawler, ext)
-    assert verdict["exit_code"] == 1
+    assert verdict["exit_code"] == ExitCode.FETCHES_FAILED
     assert verdict["failures"] == ["2 of 3 fetches failed (MAX_ERROR_RATE=0.5)"]
     assert verdict["finish_reason"] == FAILED_REASON
 
@@ -283,7 +283,7 @@ def test_a_run_whose_archive_writes_failed_fails(crawler: Crawler, ext: RunRepor
     stats.note_write_error(crawler.stats, OSError(28, "No space left on device"))
     count(crawler, **{stats.DIGESTS_READ: 1})
     verdict = close(crawler, ext)
-    assert verdict["exit_code"] == 1
+    assert verdict["exit_code"] == ExitCode.ARCHIVE_UNWRITABLE
     assert verdict["failures"] == [
         "archive unwritable: 2 write(s) failed, first: [Errno 28] No space left on device"
     ]
@@ -303,7 +303,7 @@ def test_a_crawl_that_ended_early_fails(
 ) -> None:
     count(crawler, **{stats.DIGESTS_READ: 1})
     verdict = close(crawler, ext, reason)
-    assert verdict["exit_code"] == int(failed)
+    assert verdict["exit_code"] == (ExitCode.ENDED_EARLY if failed else 0)
     assert verdict["failures"] == ([f"crawl ended early: {reason}"] if failed else [])
 
 
@@ -314,7 +314,7 @@ def test_a_report_that_cannot_be_written_fails_the_run(
     count(crawler, **{stats.DIGESTS_READ: 1})
     with caplog.at_level(logging.INFO, logger="crawler.extensions.report"):
         verdict = close(crawler, ext)
-    assert verdict["exit_code"] == 1
+    assert verdict["exit_code"] == ExitCode.ARCHIVE_UNWRITABLE
     (failure,) = verdict["failures"]
     assert failure.startswith("run report not written: [Errno 20] Not a directory")
     assert f"run failed: {failure}" in caplog.text
@@ -351,7 +351,7 @@ def test_a_failed_runs_finish_reason_is_failed_after_scrapys_own(
     assert not [a for _, a in answers if isinstance(a, Failure)], answers
     assert crawler.stats is not None
     assert crawler.stats.get_value("finish_reason") == FAILED_REASON
-    assert crawler.stats.get_value(stats.EXIT_CODE) == 1
+    assert crawler.stats.get_value(stats.EXIT_CODE) == ExitCode.DIGESTS_UNREADABLE
 
 
 def test_a_good_runs_finish_reason_stays_scrapys(crawler: Crawler) -> None:
@@ -364,3 +364,224 @@ def test_a_good_runs_finish_reason_stays_scrapys(crawler: Crawler) -> None:
     assert crawler.stats is not None
     assert crawler.stats.get_value("finish_reason") == "finished"
     assert crawler.stats.get_value(stats.EXIT_CODE) == 0
+
+
+# --- monitoring: coverage and sites against the previous runs --------------------------------
+
+
+def earlier_run(crawler: Crawler, n: int, **parts: Any) -> None:
+    """A previous crawl's report in runs/ (ids sort before this run's)."""
+    from crawler.archive import records
+
+    run = f"2000010{n}T000000Z-{n}"
+    archive_of(crawler).write_run_report(run, records.run_report(run, 0.0, 1.0, **parts))
+
+
+def coverage(articles: int, **fields: int) -> dict[str, Any]:
+    return {
+        "articles": articles,
+        "fields": {f: fields.get(f, articles) for f in ("title", "date", "author", "text")},
+    }
+
+
+def archived_articles(crawler: Crawler, n: int, **fields: int) -> None:
+    """This run archived `n` articles, `fields[f]` of them with field f (default: all)."""
+    count(crawler, **{stats.COVERAGE_ARTICLES: n})
+    for name in ("title", "date", "author", "text"):
+        count(crawler, **{stats.coverage(name): fields.get(name, n)})
+
+
+def test_a_field_found_far_less_often_than_in_earlier_runs_fails_the_run(
+    crawler: Crawler, ext: RunReport
+) -> None:
+    for n in (1, 2, 3):
+        earlier_run(crawler, n, coverage=coverage(40, author=38))
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    outcomes(crawler, archived=40)
+    archived_articles(crawler, 40, title=8)  # titles stopped being found
+    verdict = close(crawler, ext)
+    assert verdict["exit_code"] == ExitCode.COVERAGE_DROP
+    assert verdict["failures"] == [
+        "coverage drop: title found in 20% of 40 archived articles, 100% in the previous 3 "
+        "run(s) (MONITOR_COVERAGE_DROP=0.3)"
+    ]
+    report = report_file(crawler, ext)
+    assert report["coverage"]["fields"]["title"] == 8 and report["failure_kinds"] == [
+        "coverage_drop"
+    ]
+
+
+def test_coverage_within_the_limit_or_on_small_runs_does_not_fail(
+    crawler: Crawler, ext: RunReport
+) -> None:
+    earlier_run(crawler, 1, coverage=coverage(40))
+    earlier_run(crawler, 2, coverage=coverage(5, title=0))  # too small to compare with
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    outcomes(crawler, archived=40)
+    archived_articles(crawler, 40, title=30)  # 75%: a fall of 25 points, under 30
+    assert close(crawler, ext)["exit_code"] == 0
+
+
+def test_a_small_run_is_not_compared(crawler: Crawler, ext: RunReport) -> None:
+    earlier_run(crawler, 1, coverage=coverage(40))
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    outcomes(crawler, archived=5)
+    archived_articles(crawler, 5, title=0)  # under MONITOR_MIN_ARTICLES (20)
+    assert close(crawler, ext)["exit_code"] == 0
+
+
+def test_a_site_whose_archived_share_fell_fails_the_run(crawler: Crawler, ext: RunReport) -> None:
+    wechat = "mp.weixin.qq.com"
+    for n in (1, 2):
+        earlier_run(
+            crawler, n, sites={wechat: {"archived": 18, "failed": 2}, "x.example": {"archived": 3}}
+        )
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    count(
+        crawler,
+        **{stats.site_outcome(wechat, "archived"): 2, stats.site_outcome(wechat, "blocked"): 18},
+    )
+    outcomes(crawler, archived=2, blocked=18)
+    verdict = close(crawler, ext)
+    assert verdict["exit_code"] == ExitCode.COVERAGE_DROP
+    assert verdict["failures"] == [
+        "site drop: mp.weixin.qq.com archived 10% of 20 fetches, 90% in the previous 2 run(s) "
+        "(MONITOR_SITE_DROP=0.5)"
+    ]
+
+
+def test_other_commands_reports_and_damaged_ones_are_no_history(
+    crawler: Crawler, ext: RunReport
+) -> None:
+    from crawler.archive import records
+
+    root = archive_of(crawler).root
+    forget = records.forget_report("20000101T000000Z-1", 0, 1, ["d"], {}, pruned=False)
+    archive_of(crawler).write_run_report("20000101T000000Z-1", forget)
+    (root / "runs" / "20000102T000000Z-2.json").write_text("{not json")
+    assert archive_of(crawler).previous_runs(5, before=ext.run_id) == []
+
+
+def test_monitor_history_0_turns_the_comparison_off(tmp_path: Path) -> None:
+    crawler = spider_crawler(tmp_path, MONITOR_HISTORY=0)
+    try:
+        ext = required(crawler, RunReport)
+        earlier_run(crawler, 1, coverage=coverage(40))
+        count(crawler, **{stats.DIGESTS_READ: 1})
+        archived_articles(crawler, 40, title=0)
+        assert close(crawler, ext)["exit_code"] == 0
+    finally:
+        close_archive(crawler)
+
+
+# --- the network, and telling the operator --------------------------------------------------
+
+
+def fetched(ext: RunReport, crawler: Crawler, reason: str, n: int, status: str = "failed") -> None:
+    """n stored fetches ending so, as the store and then item_scraped see them."""
+    for i in range(n):
+        outcomes(crawler, **{status: 1})
+        ext.item_scraped(
+            FetchOutcome(
+                link_id=f"{i:032x}",
+                canonical_url=f"https://h{i}.invalid/",
+                status=Status(status),
+                reason=reason,
+            )
+        )
+
+
+def test_most_fetches_not_resolving_say_the_network_looks_unreachable_once(
+    crawler: Crawler, ext: RunReport, caplog: Any
+) -> None:
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    with caplog.at_level(logging.WARNING, logger="crawler.extensions.report"):
+        fetched(ext, crawler, "DNS lookup failed: no results for hostname lookup: h.invalid.", 8)
+        fetched(ext, crawler, "connection refused (2 tries)", 2)
+        verdict = close(crawler, ext)
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert said == [
+        "network looks unreachable: 5 of 5 fetches so far could not resolve their host or "
+        "connect to it; check this machine's DNS and connection"
+    ]
+    assert verdict["exit_code"] == ExitCode.NETWORK_UNREACHABLE
+    assert verdict["failures"] == [
+        "network looks unreachable: 10 of 10 fetches could not resolve their host or connect; "
+        "10 of 10 fetches failed (MAX_ERROR_RATE=0.5)"
+    ]
+
+
+def test_failures_of_the_sites_are_not_the_network(crawler: Crawler, ext: RunReport) -> None:
+    count(crawler, **{stats.DIGESTS_READ: 1})
+    fetched(ext, crawler, "HTTP 500 (4 tries)", 8)
+    fetched(ext, crawler, "DNS lookup failed: gone.example.", 2)
+    assert close(crawler, ext)["exit_code"] == ExitCode.FETCHES_FAILED
+
+
+def test_coverage_counts_archived_articles_fields(crawler: Crawler, ext: RunReport) -> None:
+    from crawler.items import Extracted
+
+    def article(**fields: Any) -> FetchOutcome:
+        return FetchOutcome(
+            link_id="a" * 32,
+            canonical_url="https://a.example/",
+            status=Status.ARCHIVED,
+            extracted=Extracted(**fields),
+        )
+
+    ext.item_scraped(article(title="t", text="x", extra={"account": "机器之心"}))
+    ext.item_scraped(article(title="t", published="2026-02-05", author="a", text="x"))
+    ext.item_scraped(article(extractor="binary"))  # a PDF: not an article to count
+    close(crawler, ext)
+    assert report_file(crawler, ext)["coverage"] == {
+        "articles": 2,
+        "fields": {"title": 2, "date": 1, "author": 2, "text": 2},
+    }
+
+
+def test_a_failed_run_is_posted_to_the_webhook(tmp_path: Path, httpserver: Any) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    crawler = spider_crawler(tmp_path, NOTIFY_WEBHOOK=httpserver.url_for("/hook"))
+    try:
+        ext = required(crawler, RunReport)
+        count(crawler, **{stats.DIGESTS_FAILED: 1})
+        close(crawler, ext)
+        ((request, _),) = httpserver.log
+        posted = json.loads(request.get_data())
+        assert posted["failure_kinds"] == ["digests_unreadable"] and posted["exit_code"] == 4
+        assert posted["run"] == ext.run_id
+    finally:
+        close_archive(crawler)
+
+
+def test_a_good_run_is_not_told_unless_always(tmp_path: Path) -> None:
+    told = tmp_path / "told"
+    for when, expected in (("failure", False), ("always", True)):
+        crawler = spider_crawler(tmp_path, NOTIFY_COMMAND=f"cat > {told}", NOTIFY_ON=when)
+        try:
+            ext = required(crawler, RunReport)
+            count(crawler, **{stats.DIGESTS_READ: 1})
+            assert close(crawler, ext)["exit_code"] == 0
+            assert told.exists() == expected
+        finally:
+            close_archive(crawler)
+
+
+def test_a_notification_that_fails_is_logged_and_counted(tmp_path: Path, caplog: Any) -> None:
+    crawler = spider_crawler(
+        tmp_path,
+        NOTIFY_COMMAND="echo mailer down >&2; exit 3",
+        NOTIFY_WEBHOOK="http://127.0.0.1:9/nothing",
+        NOTIFY_TIMEOUT=5,
+    )
+    try:
+        ext = required(crawler, RunReport)
+        count(crawler, **{stats.DIGESTS_FAILED: 1})
+        with caplog.at_level(logging.ERROR, logger="crawler.extensions.report"):
+            close(crawler, ext)
+        assert "NOTIFY_COMMAND exited 3: mailer down" in caplog.text
+        assert "NOTIFY_WEBHOOK (127.0.0.1) could not be told" in caplog.text
+        assert crawler.stats is not None
+        assert crawler.stats.get_value(stats.NOTIFY_FAILED) == 1
+    finally:
+        close_archive(crawler)

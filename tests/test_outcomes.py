@@ -171,15 +171,6 @@ def _scrapys_dns_error(host: str) -> BaseException:
     raise AssertionError("not wrapped")  # pragma: no cover
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "crawler.outcomes._describe prefixes 'DNS lookup failed: ' to the message of "
-        "CannotResolveHostError/DNSLookupError, but that message already is Twisted's "
-        "'DNS lookup failed: <host>.' (Scrapy's wrap_twisted_exceptions wraps it as is): "
-        "real crawls record 'DNS lookup failed: DNS lookup failed: <host>.'"
-    ),
-)
 @pytest.mark.parametrize(
     "exc",
     [_scrapys_dns_error("no-such-host.test"), net.DNSLookupError("no-such-host.test")],

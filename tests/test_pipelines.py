@@ -794,5 +794,17 @@ def test_extract_workers_setting(tmp_path: Path, value: object, expected: int | 
 
 
 def test_extract_workers_setting_names_a_bad_value(tmp_path: Path) -> None:
+    """The pipeline's own guard (a crawler without the run report, which checks first)."""
+    without_report = {"crawler.extensions.report.RunReport": None}
     with pytest.raises(ValueError, match="EXTRACT_WORKERS must be a number of processes"):
-        ExtractPipeline.from_crawler(make_crawler(tmp_path, EXTRACT_WORKERS="many"))
+        ExtractPipeline.from_crawler(
+            make_crawler(tmp_path, EXTRACT_WORKERS="many", EXTENSIONS=without_report)
+        )
+
+
+def test_a_bad_extract_workers_setting_stops_a_project_crawler_before_the_archive_opens(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValueError, match=r"^setting EXTRACT_WORKERS='many': expected 'auto' or"):
+        make_crawler(tmp_path, EXTRACT_WORKERS="many")
+    assert not (tmp_path / "archive").exists()

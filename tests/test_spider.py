@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 
 from crawler import stats
 from crawler.archive.store import ALIAS
+from crawler.config import ArgumentError, SettingError
 from crawler.digests.sources import InputError
 from crawler.items import DigestRead, FetchOutcome, Pointer, Role, Status
 from crawler.netsafety import RefusedURL
@@ -133,6 +134,49 @@ def test_a_digests_argument_that_names_nothing_fails_in_from_crawler(
     value = spec if not spec.strip(" ,") else str(tmp_path / spec)
     with pytest.raises(InputError, match=message):
         SourcesSpider.from_crawler(crawler, digests=value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"digest": "x.md"},
+            r"^unknown spider argument -a digest=\.\.\. \(did you mean -a digests=\?\); "
+            r"the sources spider takes: -a digests=\.\.\.$",
+        ),
+        ({"dgsts": "x.md", "zzz": "1"}, r"^unknown spider argument -a dgsts=\.\.\., -a zzz="),
+        ({"digests": "  "}, r"^spider argument digests='': expected files, folders, globs"),
+    ],
+    ids=["typo", "several", "empty"],
+)
+def test_an_argument_the_spider_does_not_take_fails_at_once(
+    crawler: Crawler, kwargs: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        SourcesSpider.from_crawler(crawler, **kwargs)
+
+
+def test_scrapyds_job_argument_is_taken(crawler: Crawler, folder: Path) -> None:
+    spider = SourcesSpider.from_crawler(crawler, digests=str(folder), _job="abc123")
+    assert spider.sources == [str(folder / "one.md")]
+
+
+def test_a_bad_setting_fails_the_spider_before_anything_is_opened(
+    tmp_path: Path, folder: Path
+) -> None:
+    """The spider is built first of all (before the extensions open the archive): a bad -s
+    ends there, in one line, and no archive, lock or report is made."""
+    from scrapy.crawler import Crawler as ScrapyCrawler
+
+    from tests.conftest import project_settings
+
+    archive = tmp_path / "fresh"
+    bare = ScrapyCrawler(
+        SourcesSpider, project_settings(ARCHIVE_DIR=str(archive), MAX_ERROR_RATE="abc")
+    )
+    with pytest.raises(SettingError, match=r"^setting MAX_ERROR_RATE='abc': expected a number"):
+        bare._create_spider(digests=str(folder))
+    assert not archive.exists()
 
 
 # --- start(): digests -----------------------------------------------------------------------

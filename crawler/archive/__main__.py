@@ -39,6 +39,41 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Take digests out of the archive; recorded in runs/ (unless --dry-run)."""
+    import os
+    import time
+
+    from crawler.archive import records
+    from crawler.archive.lock import ArchiveError
+    from crawler.archive.store import Archive
+
+    started = time.time()
+    archive = Archive(_root(args.archive))
+    try:
+        archive.open()
+    except ArchiveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        counts = archive.forget(args.digests, prune=args.prune, dry_run=args.dry_run)
+        if not args.dry_run:
+            run = records.run_id(started, os.getpid())
+            archive.write_run_report(
+                run,
+                records.forget_report(
+                    run, started, time.time(), list(args.digests), counts, pruned=args.prune
+                ),
+            )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        archive.close()
+    print(json.dumps({"dry_run": args.dry_run, **counts}))
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from crawler.archive.verify import verify
 
@@ -60,6 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("reindex", help="rebuild index.sqlite3 from the files alone")
     p.add_argument("archive", nargs="?", default="archive")
     p.set_defaults(func=cmd_reindex)
+    p = sub.add_parser(
+        "forget",
+        help="take digests out (their citations; links and articles nothing else cites are "
+        "marked unreferenced, or deleted with --prune); refused while a crawl runs",
+    )
+    p.add_argument("digests", nargs="+", metavar="DIGEST_ID", help="ids as in digests/<id>.json")
+    p.add_argument("--archive", default="archive", help="the archive (default: archive)")
+    p.add_argument("--dry-run", action="store_true", help="say what it would do; change nothing")
+    p.add_argument("--prune", action="store_true", help="delete what nothing cites any more")
+    p.set_defaults(func=cmd_forget)
     p = sub.add_parser("verify", help="check every WARC record, JSON file and link-back")
     p.add_argument("archive", nargs="?", default="archive")
     p.set_defaults(func=cmd_verify)

@@ -7,7 +7,11 @@ what is new, not what is archived. Deleting it loses nothing: `reindex` rebuilds
 
 from __future__ import annotations
 
+import fcntl
+import os
+import random
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +49,27 @@ _FINAL = tuple(sorted(FINAL))
 DUE_PAGE = 500
 
 
+#: Tries to open and set up an index that other processes hold locked (about 8 s in all).
+OPEN_TRIES = 8
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLite's "database is locked" / "database table is locked" / "busy"."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+@contextmanager
+def _setup_lock(path: Path) -> Iterator[None]:
+    """An exclusive flock on `<index>.lock` while an index is set up (processes wait)."""
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 class Index:
     """Thin typed wrapper over the index database."""
 
@@ -52,13 +77,42 @@ class Index:
         self.path = path
         self._in_transaction = False  # in `transaction()`
         self._count_at_commit = False  # clear() left the counters to the commit
-        # processes of a distributed run share it
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA recursive_triggers=ON")  # INSERT OR REPLACE fires DELETE too
-        self.db.executescript(_SCHEMA)
-        self._install_tally()
+        self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, and set the index up (WAL, schema, counters) once, whoever comes first.
+
+        Processes of a distributed run open one index, often a fresh one, at the same moment;
+        switching a database to WAL takes a lock that SQLite does not wait for, so the set-up
+        runs under a file lock beside the index (`<index>.lock`, held for the set-up only), and
+        a "locked" answer is tried again with a growing pause before it is given up.
+        """
+        with _setup_lock(self.path):
+            for attempt in range(OPEN_TRIES):
+                # processes of a distributed run share it
+                db = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=60
+                )
+                try:
+                    if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                        db.execute("PRAGMA journal_mode=WAL")
+                    db.execute("PRAGMA synchronous=NORMAL")
+                    db.execute("PRAGMA recursive_triggers=ON")  # REPLACE fires DELETE too
+                    db.executescript(_SCHEMA)
+                    self.db = db
+                    self._install_tally()
+                    return db
+                except sqlite3.OperationalError as exc:
+                    db.close()
+                    if not _busy(exc) or attempt == OPEN_TRIES - 1:
+                        raise sqlite3.OperationalError(
+                            f"{exc} (still, after {attempt + 1} tries: other processes keep "
+                            "the index locked)"
+                            if _busy(exc)
+                            else str(exc)
+                        ) from exc
+                    time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _install_tally(self) -> None:
         """Bring the counters of an index made by an older crawler up to date (once)."""
@@ -207,6 +261,27 @@ class Index:
             "INSERT OR IGNORE INTO articles(id, body_sha256) VALUES (?,?)",
             (article_id, body_sha256),
         )
+
+    # -- taking records out (`Archive.forget`) ------------------------------------------
+    def links_of_article(self, article_id: str) -> list[str]:
+        """Every link whose record points at the article (its own and `same_as` links)."""
+        rows = self.db.execute("SELECT id FROM links WHERE article=?", (article_id,))
+        return [link_id for (link_id,) in rows]
+
+    def drop_digest(self, digest_id: str, source: str | None) -> None:
+        """Forget a digest: its row, its citations, its file's size and mtime."""
+        self.db.execute("DELETE FROM citations WHERE digest=?", (digest_id,))
+        self.db.execute("DELETE FROM digests WHERE id=?", (digest_id,))
+        if source:
+            self.db.execute("DELETE FROM digest_stats WHERE source=?", (source,))
+
+    def drop_link(self, link_id: str) -> None:
+        """Forget a link: its row and the aliases that lead to it."""
+        self.db.execute("DELETE FROM aliases WHERE link_id=?", (link_id,))
+        self.db.execute("DELETE FROM links WHERE id=?", (link_id,))
+
+    def drop_article(self, article_id: str) -> None:
+        self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
 
     def clear(self) -> None:
         """Empty the index, counters included, for a rebuild.

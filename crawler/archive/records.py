@@ -15,6 +15,7 @@ from typing import Any
 
 from crawler.archive.layout import SCHEMA, SCHEMA_VERSION
 from crawler.items import (
+    OUTCOMES,
     AttachmentOutcome,
     Digest,
     Extracted,
@@ -38,6 +39,10 @@ ARTICLE_FIELDS = (
     "images",
     "extra",
 )
+
+#: Set (to the time) on a link or article record when `forget` took away the last digest that
+#: cited it; gone again once a digest cites it again.
+UNREFERENCED = "unreferenced"
 
 #: Fields a link copies from another link that names the same page (a WeChat short and long
 #: link), without a fetch of its own.
@@ -215,9 +220,7 @@ def fetch(item: FetchOutcome) -> Record | None:
     return record
 
 
-def outcome(
-    record: Record, item: FetchOutcome, status: Status, article_id: str | None
-) -> Record:
+def outcome(record: Record, item: FetchOutcome, status: Status, article_id: str | None) -> Record:
     """A link record updated with how one fetch of it ended."""
     record.update(
         status=status,
@@ -348,3 +351,96 @@ def citation_row(
             if with_text:
                 row["text"] = article.get("text", "")
     return row
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+#: What a run was: a crawl, or an archive command that changed the archive (`forget`).
+CRAWL = "crawl"
+FORGET = "forget"
+
+
+def run_id(started: float, pid: int) -> str:
+    """`<UTC start>-<pid>`: a run's id and its report's file name (the pid keeps the reports of
+    a distributed run's processes apart)."""
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(started))}-{pid}"
+
+
+def run_report(run: str, started: float, finished: float, **parts: Any) -> Record:
+    """runs/<id>.json of a crawl: the parts given, every other part empty (a crawl that failed
+    before it started has counts of zero, its `failed` and `exit_code`)."""
+    record: Record = {
+        "schema_version": SCHEMA_VERSION,
+        "run": run,
+        "command": CRAWL,
+        "started": now_iso(started),
+        "finished": now_iso(finished),
+        "seconds": round(finished - started, 3),
+        "finish_reason": None,
+        "job": None,
+        "recovered": False,
+        "digests": {"read": 0, "unchanged": 0, "failed": 0, "errors": []},
+        "entries": 0,
+        "links": {
+            "cited_source": 0,
+            "cited_related": 0,
+            "invalid": 0,
+            "new": 0,
+            "scheduled": 0,
+            "resumed": 0,
+            "already_archived": 0,
+            **{str(status): 0 for status in OUTCOMES},
+        },
+        "sites": {},
+        "retries": {},
+        "reasons": {},
+        "bytes": {"warc": 0, "downloaded": 0},
+        "coverage": {"articles": 0, "fields": {f: 0 for f in COVERAGE_FIELDS}},
+        "archive": None,
+        "failed": [],
+        "failure_kinds": [],
+        "exit_code": 0,
+    }
+    unknown = set(parts) - set(record)
+    if unknown:
+        raise KeyError(f"not a part of a run report: {sorted(unknown)}")
+    record.update(parts)
+    return record
+
+
+#: The article fields whose coverage a run report counts (`coverage.fields`).
+COVERAGE_FIELDS = ("title", "date", "author", "text")
+
+
+def coverage_fields(ex: Extracted) -> list[str]:
+    """The COVERAGE_FIELDS an extracted article has (author: its author or its account)."""
+    found = {
+        "title": bool(ex.title),
+        "date": bool(ex.published),
+        "author": bool(ex.author or ex.extra.get("account")),
+        "text": bool(ex.text.strip()),
+    }
+    return [f for f in COVERAGE_FIELDS if found[f]]
+
+
+def forget_report(
+    run: str,
+    started: float,
+    finished: float,
+    digests: list[str],
+    counts: dict[str, int],
+    *,
+    pruned: bool,
+) -> Record:
+    """runs/<id>.json of `forget`: which digests were taken out and what it did to the rest."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": run,
+        "command": FORGET,
+        "started": now_iso(started),
+        "finished": now_iso(finished),
+        "seconds": round(finished - started, 3),
+        "digests": digests,
+        "pruned": pruned,
+        "counts": counts,
+    }

@@ -74,9 +74,13 @@ class Archive:
             try:
                 self.index = Index(index_path)
             except sqlite3.Error as exc:
+                hint = (
+                    "other crawls kept it locked; try again"
+                    if "locked" in str(exc)
+                    else "disk full? delete it to rebuild it from the files"
+                )
                 raise ArchiveError(
-                    f"archive {self.root}: cannot open {index_path}: {exc} "
-                    "(disk full? delete it to rebuild it from the files)"
+                    f"archive {self.root}: cannot open {index_path}: {exc} ({hint})"
                 ) from exc
             if self.lock.stale:
                 logger.warning(
@@ -252,7 +256,12 @@ class Archive:
                     record.update(records.same_page(self.link_record(alias), alias))
             kept = [c for c in record["cited_by"] if c["digest"] != digest_id]
             record["cited_by"] = sorted(kept + citations, key=records.citation_key)
+            cited_again = bool(record["cited_by"]) and records.UNREFERENCED in record
+            if cited_again:  # taken out by `forget` once, cited again now
+                del record[records.UNREFERENCED]
             atomic.write_json(path, record)
+        if cited_again and record["article"]:
+            self._referenced_again(record["article"])
         self.index.put_link(
             link_id,
             record["canonical_url"],
@@ -311,6 +320,15 @@ class Archive:
         self.index.put_article(article_id, body_sha256)
         return article_id
 
+    def _referenced_again(self, article_id: str) -> None:
+        """An article that `forget` marked unreferenced is cited again through a link."""
+        path = layout.article_path(self.root, article_id)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is not None and records.UNREFERENCED in record:
+                del record[records.UNREFERENCED]
+                atomic.write_json(path, record)
+
     def plan_attachments(self, article_id: str, urls: list[str]) -> list[str]:
         """Mark attachments as pending in the article record; return the ones not seen yet."""
         path = layout.article_path(self.root, article_id)
@@ -342,10 +360,156 @@ class Archive:
         atomic.write_json(path, report)
         return path
 
+    def previous_runs(self, limit: int, *, before: str | None = None) -> list[Record]:
+        """The newest `limit` crawl reports in runs/ (newest first), those of runs that
+        started before run `before` when given; reports of other commands are skipped."""
+        return previous_runs(self.root, limit, before=before)
+
     # -- maintenance ---------------------------------------------------------------------
     def reindex(self) -> dict[str, int]:
         """Rebuild the index from the files alone."""
         return reindex.rebuild(self.root, self.index)
+
+    def forget(
+        self, digest_ids: list[str], *, prune: bool = False, dry_run: bool = False
+    ) -> dict[str, int]:
+        """Take digests out: their records and their citations in the link records.
+
+        A link that nothing else cites then is marked `unreferenced` (with the time), and so
+        is an article that only such links lead to; with `prune` their records are deleted
+        instead (their WARC records stay: WARC files are only ever appended to). Links are
+        written before the digest records go, so a `forget` cut short is finished by running
+        it again. Raises ValueError naming a digest id the archive does not hold. Returns
+        counts; `dry_run` counts and changes nothing.
+        """
+        digests = {}
+        for digest_id in dict.fromkeys(digest_ids):
+            record = self.digest_record(digest_id)
+            if record is None:
+                raise ValueError(f"archive {self.root} holds no digest {digest_id!r}")
+            digests[digest_id] = record
+        gone = set(digests)
+        cited = sorted(
+            {lid for rec in digests.values() for _, _, lid in records.cited_links(rec) if lid}
+        )
+        counts = dict.fromkeys(
+            (
+                "digests",
+                "citations",
+                "links_still_cited",
+                "links_unreferenced",
+                "links_pruned",
+                "articles_unreferenced",
+                "articles_pruned",
+            ),
+            0,
+        )
+        counts["digests"] = len(digests)
+        loose: set[str] = set()  # links nothing else cites
+        for link_id in cited:
+            link = self.link_record(link_id)
+            if link is None:
+                continue
+            left = [c for c in link["cited_by"] if c.get("digest") not in gone]
+            counts["citations"] += len(link["cited_by"]) - len(left)
+            if left:
+                counts["links_still_cited"] += 1
+            else:
+                loose.add(link_id)
+        counts["links_pruned" if prune else "links_unreferenced"] = len(loose)
+        articles: dict[str, bool] = {}  # article id -> nothing but loose links lead to it
+        for link_id in loose:
+            article_id = (self.link_record(link_id) or {}).get("article")
+            if article_id and article_id not in articles:
+                leading = set(self.index.links_of_article(article_id)) | {link_id}
+                articles[article_id] = leading <= loose
+        orphaned = {a for a, only_loose in articles.items() if only_loose}
+        counts["articles_pruned" if prune else "articles_unreferenced"] = len(orphaned)
+        if dry_run:
+            return counts
+        stamp = records.now_iso()
+        for link_id in cited:
+            self._uncite(link_id, gone, prune=prune and link_id in loose, stamp=stamp)
+        for article_id in articles:
+            self._unlink_article(article_id, loose, orphaned, prune=prune, stamp=stamp)
+        for digest_id, record in digests.items():
+            layout.digest_path(self.root, digest_id).unlink(missing_ok=True)
+            with self.index.transaction():
+                self.index.drop_digest(digest_id, record.get("source"))
+        return counts
+
+    def _uncite(self, link_id: str, gone: set[str], *, prune: bool, stamp: str) -> None:
+        """Take the citations of digests `gone` out of a link record (or the record out)."""
+        path = layout.link_path(self.root, link_id)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None:
+                return
+            if prune:
+                path.unlink(missing_ok=True)
+            else:
+                record["cited_by"] = [c for c in record["cited_by"] if c.get("digest") not in gone]
+                if not record["cited_by"]:
+                    record[records.UNREFERENCED] = stamp
+                atomic.write_json(path, record)
+        with self.index.transaction():
+            if prune:
+                self.index.drop_link(link_id)
+
+    def _unlink_article(
+        self, article_id: str, loose: set[str], orphaned: set[str], *, prune: bool, stamp: str
+    ) -> None:
+        """Mark or delete an article only loose links lead to; drop pruned links from it."""
+        path = layout.article_path(self.root, article_id)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None:
+                return
+            if prune and article_id in orphaned:
+                path.unlink(missing_ok=True)
+            elif prune:
+                record["links"] = [lid for lid in record["links"] if lid not in loose]
+                atomic.write_json(path, record)
+            elif article_id in orphaned:
+                record[records.UNREFERENCED] = stamp
+                atomic.write_json(path, record)
+        if prune and article_id in orphaned:
+            with self.index.transaction():
+                self.index.drop_article(article_id)
+
+
+def previous_runs(root: Path, limit: int, *, before: str | None = None) -> list[Record]:
+    """The newest `limit` crawl reports in `root`/runs/, newest first (see Archive)."""
+    folder = root / layout.RUNS
+    if limit <= 0 or not folder.is_dir():
+        return []
+    names = sorted(
+        (p.name for p in folder.glob("*.json") if not p.name.startswith(".")), reverse=True
+    )
+    found: list[Record] = []
+    for name in names:
+        if before is not None and name.removesuffix(".json") >= before:
+            continue
+        try:
+            report = atomic.read_json(folder / name)
+        except (OSError, ValueError):  # a damaged report is no history
+            continue
+        if isinstance(report, dict) and report.get("command", records.CRAWL) == records.CRAWL:
+            found.append(report)
+            if len(found) == limit:
+                break
+    return found
+
+
+def record_failed_start(root: Path, run_id: str, report: Record) -> Path | None:
+    """Write runs/<run_id>.json for a crawl that failed before it started, when `root` is an
+    archive already (a typo in ARCHIVE_DIR makes no archive); None when there is none. The
+    file name is the run's own, so an archive held by another crawl can take it too."""
+    if not (root / layout.MANIFEST).is_file():
+        return None
+    path = root / layout.RUNS / f"{run_id}.json"
+    atomic.write_json(path, report)
+    return path
 
 
 def _digest_uri(source: str) -> str:

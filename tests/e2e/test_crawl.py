@@ -245,7 +245,7 @@ def test_bad_digests_are_reported_and_the_rest_is_crawled(robots_ok: Any, tmp_pa
 
 def test_missing_digest_path_fails_with_a_clear_error(tmp_path: Path) -> None:
     result = run_crawl(tmp_path / "archive", tmp_path / "nowhere", timeout=60)
-    assert result.returncode != 0
+    assert result.returncode == 3  # ExitCode.NO_DIGESTS
     assert f"digests path {tmp_path / 'nowhere'} does not exist" in result.stderr
 
 
@@ -254,7 +254,7 @@ def test_run_with_only_unreadable_digests_exits_nonzero(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "junk.md").write_bytes(b"\x00\x01\x02" * 100)
     result = run_crawl(tmp_path / "archive", folder, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 4  # ExitCode.DIGESTS_UNREADABLE
     assert "no digest could be read" in result.stderr
 
 
@@ -315,7 +315,7 @@ def test_a_second_crawl_on_a_held_archive_is_refused_naming_the_holder(tmp_path:
         result = run_crawl(tmp_path / "archive", REPO / "examples" / "digests", timeout=60)
     finally:
         archive.close()
-    assert result.returncode == 1
+    assert result.returncode == 5  # ExitCode.ARCHIVE_HELD
     assert f"held by another crawl (pid {os.getpid()}" in result.stderr
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -21,6 +22,7 @@ from tests.conftest import REPO
 DEPLOY = REPO / "deploy"
 SERVICE = DEPLOY / "sources-crawl.service"
 TIMER = DEPLOY / "sources-crawl.timer"
+FAILED = DEPLOY / "sources-crawl-failed.service"
 
 
 def parse_unit(path: Path) -> dict[str, dict[str, list[str]]]:
@@ -98,17 +100,105 @@ def test_timer_starts_the_service_nightly():
 def test_systemd_analyze_verify(tmp_path):
     # verify insists that ExecStart's binary exists: point it at one that does.
     scrapy = shutil.which("scrapy", path=str(Path(sys.executable).parent)) or sys.executable
-    for unit in (SERVICE, TIMER):
+    for unit in (SERVICE, TIMER, FAILED):
         text = unit.read_text(encoding="utf-8").replace(exec_start()[0], scrapy)
+        text = text.replace("/opt/sources/.venv/bin/python", sys.executable)
         (tmp_path / unit.name).write_text(text, encoding="utf-8")
     done = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", tmp_path / TIMER.name, tmp_path / SERVICE.name],
+        [
+            "systemd-analyze",
+            "verify",
+            "--man=no",
+            tmp_path / TIMER.name,
+            tmp_path / SERVICE.name,
+            tmp_path / FAILED.name,
+        ],
         capture_output=True,
         text=True,
         timeout=30,
     )
     ours = [line for line in (done.stdout + done.stderr).splitlines() if "sources-crawl" in line]
     assert done.returncode == 0 and not ours, done.stdout + done.stderr
+
+
+def test_a_failed_crawl_starts_the_unit_that_tells_the_operator():
+    assert one(parse_unit(SERVICE), "Unit", "OnFailure") == FAILED.name
+    unit = parse_unit(FAILED)
+    assert set(unit) == {"Unit", "Service"}
+    assert one(unit, "Service", "Type") == "oneshot"
+    assert one(unit, "Service", "User") not in ("root", "0")
+    argv = shlex.split(one(unit, "Service", "ExecStart"))
+    assert argv[1] == "/opt/sources/deploy/notify.py"
+    options = dict(zip(argv[2::2], argv[3::2], strict=True))
+    archive = dict(zip(exec_start()[3::2], exec_start()[4::2], strict=True))["-s"]
+    assert options == {"--unit": SERVICE.name, "--latest": archive.removeprefix("ARCHIVE_DIR=")}
+
+
+def test_the_failure_unit_mails_the_newest_run_report(tmp_path):
+    """What OnFailure= runs, for real: notify.py --latest ARCHIVE_DIR, with a stand-in
+    sendmail on PATH (and no journalctl)."""
+    from crawler.archive import records
+
+    runs = tmp_path / "archive" / "runs"
+    runs.mkdir(parents=True)
+    for n, failed in ((1, []), (2, ["archive unwritable: 1 write(s) failed, first: disk full"])):
+        report = records.run_report(
+            f"2026010{n}T023000Z-{n}",
+            0.0,
+            1.0,
+            failed=failed,
+            failure_kinds=["archive_unwritable"] if failed else [],
+            exit_code=6 if failed else 0,
+        )
+        (runs / f"2026010{n}T023000Z-{n}.json").write_text(json.dumps(report))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    mailbox = tmp_path / "mail"
+    (bin_dir / "sendmail").write_text(f"#!/bin/sh\ncat > {mailbox}\n")
+    (bin_dir / "sendmail").chmod(0o755)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(DEPLOY / "notify.py"),
+            "--unit",
+            SERVICE.name,
+            "--latest",
+            str(tmp_path / "archive"),
+        ],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "SOURCES_MAILTO": "ops@example.org"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    mail = mailbox.read_text()
+    assert "To: ops@example.org" in mail
+    assert "Subject: sources-crawl.service: sources crawl failed on " in mail
+    assert "exit 6 (archive_unwritable)" in mail
+    assert "- archive unwritable: 1 write(s) failed, first: disk full" in mail
+    assert "20260102T023000Z-2.json" in mail
+
+
+def test_without_sendmail_the_message_goes_to_the_journal_and_it_exits_1(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(DEPLOY / "notify.py")],
+        input=json.dumps(
+            {
+                "failed": ["no digest could be read"],
+                "exit_code": 4,
+                "failure_kinds": ["digests_unreadable"],
+            }
+        ),
+        env={"PATH": str(tmp_path), "SOURCES_SENDMAIL": str(tmp_path / "no-sendmail")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "notify: no sendmail here" in done.stderr
+    assert "- no digest could be read" in done.stderr
 
 
 def test_crontab_line_runs_the_crawl():

@@ -72,7 +72,7 @@ def test_disk_full_fails_the_run_clearly_and_loses_nothing(robots_ok: Any, tmp_p
         preexec_fn=small_disk,
         check=False,
     )
-    assert full.returncode == 1, full.stderr[-3000:]
+    assert full.returncode == 6, full.stderr[-3000:]  # ExitCode.ARCHIVE_UNWRITABLE
     assert "archive write failed" in full.stderr
     assert "archive unwritable" in full.stderr
 

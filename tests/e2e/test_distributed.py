@@ -132,3 +132,65 @@ def test_two_processes_fetch_each_url_once_into_one_sound_archive(
     checked = verify(archive)
     assert checked.returncode == 0, checked.stdout[-3000:]
     assert len({p.name.rsplit("-", 1)[-1] for p in (archive / "warc").glob("*.warc.gz")}) == 2
+
+
+def test_a_second_run_of_the_same_name_retries_what_failed_and_the_keys_expire(
+    robots_ok: Any, redis_url: str, tmp_path: Path
+) -> None:
+    """Two runs on one day share the run name (the UTC date): the second fetches the links
+    the first could not, not the ones it archived; the run's keys carry REDIS_KEYS_TTL."""
+    import redis
+
+    server = robots_ok
+    broken = {"on": True}
+
+    def flaky(request: Request) -> Response:
+        if broken["on"]:
+            return Response("down", status=500)
+        return _page(request)
+
+    for n in range(5):
+        server.expect_request(f"/p/{n}.html").respond_with_handler(_page)
+    server.expect_request("/p/5.html").respond_with_handler(flaky)
+    base = server.url_for("").rstrip("/")
+    digests = tmp_path / "digests"
+    quick_digest(digests / "d.md", ((f"第{n}篇", f"{base}/p/{n}.html") for n in range(6)))
+    archive = tmp_path / "archive"
+    run = f"test-{uuid.uuid4().hex[:8]}"
+    settings = {
+        "REDIS_URL": redis_url,
+        "DISTRIBUTED_RUN": run,
+        "REDIS_KEYS_TTL": "600",
+        "RETRY_TIMES": "0",
+    }
+
+    first = subprocess.run(
+        crawl_args(archive, digests, **settings),
+        cwd=REPO,
+        env=CRAWL_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    client = redis.Redis.from_url(redis_url)
+    ttl = client.ttl(f"sources:{run}:dupefilter")
+    assert 0 < ttl <= 600
+    assert {r["status"] for r in citations(archive)} == {"archived", "failed"}
+
+    broken["on"] = False
+    second = subprocess.run(
+        crawl_args(archive, digests, **settings),
+        cwd=REPO,
+        env=CRAWL_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    fetched = Counter(req.path for req, _ in server.log if req.path.startswith("/p/"))
+    assert fetched == {**{f"/p/{n}.html": 1 for n in range(5)}, "/p/5.html": 2}
+    assert {r["status"] for r in citations(archive)} == {"archived"}
+    assert verify(archive).returncode == 0
