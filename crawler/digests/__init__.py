@@ -107,38 +107,62 @@ def _read(doc: Doc) -> tuple[str, str, Reading]:
 
 
 def _structure(how: str, drafts: list[Draft], read: Reading, tocs: list[toc.Toc]) -> str:
-    """The `structure` note: a rule word, then how it applied."""
+    """The `structure` note: a rule word (`headings`, `numbered-headings`, `items`, `blocks`),
+    then how it applied, so that a person sees at once when a newsletter is misread."""
     rule, _, arg = how.partition(":")
     heads = sum(1 for d in drafts if d.origin == "heading")
     items = len(drafts) - heads
     lists = [name for name in read.lists if name]
+    listed = sum(1 for d in drafts if d.origin != "heading" and d.section in lists)
+    if rule != "blocks" and not heads:
+        rule = "items"
     if rule == "numbered":
         rule = "numbered-headings"
-        text = f"entries are the {heads} numbered headings (levels {arg.replace(',', ', ')})"
-    elif rule == "headings" and heads:
-        text = f"entries are the {heads} level-{arg} headings ({'#' * int(arg)})"
+        levels = arg.replace(",", ", ")
+        parts = [f"entries are {_count(heads, 'numbered heading')} (levels {levels})"]
     elif rule == "headings":
-        rule = "items"
-        text = f"entries are the list items and paragraphs under {len(read.lists)} headings"
+        parts = [f"entries are {_count(heads, 'heading')} of level {arg} ({'#' * int(arg)})"]
+    elif rule == "items":
+        parts = [f"entries are {_count(items, 'list item')} or paragraphs under headings"]
     else:
-        text = "no entry headings: one entry per linked paragraph or list item"
-    parts = [text]
-    if rule != "items" and items:
-        parts.append(f"{items} more from list items and paragraphs")
+        parts = ["no entry headings: one entry per linked paragraph or list item"]
+    if rule in ("headings", "numbered-headings") and items > listed:
+        under = [d.section for d in drafts if d.origin != "heading" and d.section not in lists]
+        shown = [name for name in dict.fromkeys(under) if name]
+        where = f" (under {_names(shown)})" if shown else ""
+        more = _count(items - listed, "more entry", "more entries")
+        parts.append(f"{more} {_are(items - listed)} list items or paragraphs{where}")
     if lists:
-        dates = sum(map(generic.is_date, lists))
-        kind = "date sections" if dates * 2 > len(lists) else "headings"
-        shown = ", ".join(lists[:3]) + (", ..." if len(lists) > 3 else "")
-        parts.append(f"{len(lists)} {kind} hold one entry per item ({shown})")
+        dated = sum(map(generic.is_date, lists)) * 2 > len(lists)
+        holders = _count(len(lists), "date section" if dated else "heading")
+        hold = "holds" if len(lists) == 1 else "hold"
+        parts.append(
+            f"{holders} {hold} one entry per item: {_names(lists)} ({_count(listed, 'entry', 'entries')})"
+        )
     for found in tocs:
         where = f"under {found.heading}" if found.heading else "in the intro"
         parts.append(
-            f"a table of contents {where} ({found.count} items) is not counted: its links "
-            "go to the entries it lists"
+            f"a table of contents {where} ({_count(found.count, 'item')}) is not counted: "
+            "its links go to the entries it lists"
         )
-    if read.outside.links:
-        parts.append(f"{len(read.outside.links)} links outside every entry are the digest's own")
+    outside = len(read.outside.links)
+    if outside:
+        parts.append(f"{_count(outside, 'link')} outside every entry {_are(outside)} the digest's")
     return f"{rule}: " + "; ".join(parts)
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    """`1 heading`, `3 headings`."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _names(names: list[str]) -> str:
+    """The first three of some headings, for a note."""
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
 
 
 def _title(doc: Doc) -> str | None:

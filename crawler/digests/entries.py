@@ -38,18 +38,30 @@ _TRAILING = " ：:，,。.；;、|-—"
 _SPACES = re.compile(r"\s+")
 
 
+#: `[译名][original title]`: two bracket pairs that are no link, a title and its original.
+_BRACKET_PAIR = re.compile(r"^\[([^\[\]]+)\]\s*\[([^\[\]]+)\]$")
+
+
 def block_title(block: list[Line]) -> str:
-    """Title of a list item or paragraph: its leading link's text, bold lead, or its text."""
+    """Title of a list item or paragraph: its leading link's text, bold lead, or its text
+    (without the `[消息来源](url)` or `[↗](url)` that points at its source)."""
     first = block[0]
     lead = lead_link(first)
-    if lead and lead.text:
+    if lead and lead.text and not words.is_source_anchor(lead.text):
         return lead.text
     bold = _BOLD_LEAD.match(first.content)
     if bold:
         text = plain_text(bold.group(2)).strip(_TRAILING)
+        pair = _BRACKET_PAIR.match(text)
+        if pair:
+            return f"{pair.group(1).strip()}（{pair.group(2).strip()}）"
         if text:
             return text
-    text = _EMPTY_PAIRS.sub("", plain_text(first.content, urls=False))  # where bare URLs were
+    content = first.content
+    for raw in reversed(first.links):
+        if raw.text and words.is_source_anchor(raw.text):
+            content = content[: raw.start] + content[raw.end :]
+    text = _EMPTY_PAIRS.sub("", plain_text(content, urls=False))  # where bare URLs were
     text = clean_title(_SPACES.sub(" ", text).strip(_TRAILING))
     return text if len(text) <= 120 else text[:120].rstrip() + "…"
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from crawler.digests import words
 from crawler.digests.entries import (
@@ -45,6 +46,9 @@ _NUMBERED = re.compile(
     r"|[【\[(（]\d{1,3}[】\]）)])"
 )
 _NUMBERED_MIN = 3
+_NUMBER = re.compile(
+    r"^(?:第\s*\d{1,3}\s*[条则篇个]|\d{1,3}\s*[.、．:：)）]|[【\[(（]\d{1,3}[】\]）)])\s*"
+)
 #: A date section heading: `2025.02.06`, `2月6日`, `02-06 周四`.
 _DATE = re.compile(
     r"^\D{0,8}(?:\d{4}[-./年]\d{1,2}[-./月]\d{1,2}日?|\d{1,2}月\d{1,2}日|\d{1,2}[-./]\d{1,2})\D{0,8}$"
@@ -149,6 +153,11 @@ class GenericRules(Rules):
         self.numbered = numbered
         self.lists = lists  # most entry-level headings hold lists: one item is a list too
 
+    def title(self, heading: Line) -> str:
+        """The heading's text; in numbered mode without its number."""
+        title = super().title(heading)
+        return _NUMBER.sub("", title) if self.numbered else title
+
     def rank(self, head: Line, level: int, entry_head: Line | None) -> int:
         if not self.numbered:
             return super().rank(head, level, entry_head)
@@ -189,19 +198,19 @@ def parse(doc: Doc, level: int, numbered: bool = False) -> Reading:
     """Entries in digest order (numbered: the numbered headings are the entries)."""
     if not level and not numbered:
         return every_block(doc)
-    return walk(
-        doc, level, GenericRules(numbered, lists=not numbered and _mostly_lists(doc, level))
-    )
+    rules = GenericRules(numbered)
+    rules.lists = _mostly_lists(doc, lambda head: rules.rank(head, level, None) == 0)
+    return walk(doc, level, rules)
 
 
-def _mostly_lists(doc: Doc, level: int) -> bool:
-    """True when most headings of `level` over two or more linked units hold lists of news
-    items (then a heading over a single item holds a list of one)."""
+def _mostly_lists(doc: Doc, is_unit: Callable[[Line], bool]) -> bool:
+    """True when most entry headings over two or more linked units hold lists of news items
+    (then a heading over a single item holds a list of one)."""
     votes = [
         is_list_of_news(sec.lines)
         for sec, _ in doc.outline()
         if sec.heading
-        and sec.heading.level == level
+        and is_unit(sec.heading)
         and not sec.heading.links
         and sum(1 for u in units(sec.lines) if u.raws and not u.meta) >= 2
     ]
