@@ -136,9 +136,8 @@ def _structure(how: str, drafts: list[Draft], read: Reading, tocs: list[toc.Toc]
         dated = sum(map(generic.is_date, lists)) * 2 > len(lists)
         holders = _count(len(lists), "date section" if dated else "heading")
         hold = "holds" if len(lists) == 1 else "hold"
-        parts.append(
-            f"{holders} {hold} one entry per item: {_names(lists)} ({_count(listed, 'entry', 'entries')})"
-        )
+        entries = _count(listed, "entry", "entries")
+        parts.append(f"{holders} {hold} one entry per item: {_names(lists)} ({entries})")
     for found in tocs:
         where = f"under {found.heading}" if found.heading else "in the intro"
         parts.append(
