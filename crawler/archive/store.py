@@ -208,13 +208,15 @@ class Archive:
             )
         cites: dict[str, list[Record]] = {}
         canonical: dict[str, str] = {}
-        for entry in digest.entries:
-            for link in entry.links:
+        citing = [(e.position, e.links) for e in digest.entries]
+        citing.append((records.DIGEST_ENTRY, digest.links))  # cited by the digest itself
+        for position, links in citing:
+            for link in links:
                 if link.link_id is None or link.canonical_url is None:
                     continue
                 canonical[link.link_id] = link.canonical_url
                 cites.setdefault(link.link_id, []).append(
-                    records.citation(digest.id, entry.position, link.role, link.url)
+                    records.citation(digest.id, position, link.role, link.url)
                 )
         stale: set[str] = set()
         if previous is not None:

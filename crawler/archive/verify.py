@@ -74,7 +74,7 @@ def verify(root: Path) -> Iterator[str]:
     for digest_id, digest in found[layout.DIGESTS].items():
         rel = f"digests/{digest_id}.json"
         yield from pointer_problems(rel, digest["original"])
-        for entry in digest["entries"]:
+        for entry in records.citing_entries(digest):  # entry 0: the digest's own links
             for lk in entry.get("links", []):
                 link_id = lk.get("link_id")
                 if not link_id:

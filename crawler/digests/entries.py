@@ -129,22 +129,44 @@ class Draft:
         return Entry(position, title, self.section, labels, self.links)
 
 
-@dataclass(eq=False)
 class Unit:
-    """A block of a section's body as entries are read from it: a paragraph, list item or
-    quote, with the link-only block after it when its text had no link (`1. text` then an
-    indented bare URL, or `<a href>🔗 阅读原文</a>` on a line of its own)."""
+    """A block of a section's body as entries are read from it: a paragraph, list item, quote
+    or table row, with the link-only block after it when its text had no link (`1. text` then
+    an indented bare URL, or `<a href>🔗 阅读原文</a>` on a line of its own)."""
 
-    lines: list[Line]
-    raws: list[RawLink]
-    text: str  # plain text, URLs left out
-    meta: bool = False  # about the digest itself (视频版：..., a credit line)
-    label: bool = False  # a label that opens a list of related resources (相关链接：)
+    def __init__(self, lines: list[Line], raws: list[RawLink]) -> None:
+        self.lines, self.raws = lines, raws
+        self._text: str | None = None
+        size = sum(len(line.content) for line in lines)
+        #: about the digest itself (视频版：..., a credit line)
+        self.meta = (
+            bool(raws)
+            and size <= _META_SCAN
+            and any(words.may_be_meta(line.content) for line in lines)
+            and words.is_meta(self.text)
+        )
+        #: a label that opens a list of related resources (相关链接：)
+        self.label = not raws and size <= _LABEL_SCAN and words.is_resource_label(self.text)
+
+    @property
+    def text(self) -> str:
+        """Its plain text, URLs left out (read once, when asked)."""
+        if self._text is None:
+            self._text = plain_text(" ".join(line.content for line in self.lines), urls=False)
+        return self._text
 
     @property
     def item(self) -> bool:
         """Whether it is a list item or a table row."""
         return self.lines[0].item or self.lines[0].content.startswith("|")
+
+    def take(self, block: list[Line], raws: list[RawLink]) -> None:
+        """Take in the link-only block under this unit's text."""
+        self.lines, self.raws, self._text = self.lines + block, raws, None
+
+
+_META_SCAN = 600  # characters of markdown beyond which a block is no line about the digest
+_LABEL_SCAN = 60
 
 
 def link_only(block: list[Line], raws: list[RawLink]) -> bool:
@@ -189,10 +211,6 @@ def units(lines: Iterable[Line]) -> list[Unit]:
     out: list[Unit] = []
     for block in _table_rows(blocks(lines)):
         raws = [raw for line in block for raw in line.links]
-        text = plain_text(" ".join(line.content for line in block), urls=False)
-        if raws and words.is_meta(text):
-            out.append(Unit(block, raws, text, meta=True))
-            continue
         last = out[-1] if out else None
         if (
             raws
@@ -201,9 +219,9 @@ def units(lines: Iterable[Line]) -> list[Unit]:
             and not last.label
             and link_only(block, raws)
         ):
-            last.lines, last.raws = last.lines + block, raws
+            last.take(block, raws)
             continue
-        out.append(Unit(block, raws, text, label=not raws and words.is_resource_label(text)))
+        out.append(Unit(block, raws))
     return out
 
 
@@ -218,19 +236,19 @@ class Reading:
     outside: Draft = field(default_factory=lambda: Draft(""))  # the digest's own links
     lists: list[str] = field(default_factory=list)  # headings whose items are entries
 
-    def keep_outside(self, lines: Iterable[Line]) -> None:
+    def keep_outside(self, lines: Iterable[Line | None]) -> None:
         """Every link of these lines is the digest's own (its title, its intro)."""
         for line in lines:
-            for raw in line.links:
+            for raw in line.links if line is not None else []:
                 self.outside.add(raw, Role.DIGEST)
 
-    def read_blocks(self, rules: Rules, lines: Iterable[Line], section: str | None) -> None:
+    def read_blocks(self, rules: Rules, lines: list[Line], section: str | None) -> None:
         """Entries of body text outside entry headings: one per linked unit; the links of a
         resource list (after `相关链接：`) go to the entry before it; meta lines are the
         digest's own."""
         last: Draft | None = None
         resources = False
-        for unit in units(lines):
+        for unit in rules.units(lines):
             if unit.meta:
                 self.keep_outside(unit.lines)
                 continue
@@ -256,7 +274,7 @@ class Reading:
         digest's last thematic break) and, in the last section, those that end the digest."""
         body = lines
         if last:
-            found = units(lines)
+            found = rules.units(lines)
             end = len(found)
             while end and found[end - 1].meta:
                 end -= 1
@@ -320,6 +338,16 @@ class Rules:
 
     quick_min = 2  # link-led list items that make an entry-level heading a quick-news section
     promote = True  # an entry with no named source takes its first link as the source
+
+    def __init__(self) -> None:
+        self._units: dict[int, tuple[list[Line], list[Unit]]] = {}
+
+    def units(self, lines: list[Line]) -> list[Unit]:
+        """`units(lines)`, read once per list of lines (a section's body is asked often)."""
+        known = self._units.get(id(lines))
+        if known is None or known[0] is not lines:
+            known = self._units[id(lines)] = (lines, units(lines))
+        return known[1]
 
     def rank(self, head: Line, level: int, entry_head: Line | None) -> int:
         """Where a heading stands to the entries: -1 above them (a section), 0 an entry (or a
@@ -412,7 +440,7 @@ def walk(doc: Doc, level: int, rules: Rules) -> Reading:
     for sec in doc.sections:
         head = sec.heading
         if head is None or id(head) in masthead:
-            read.keep_outside([head, *sec.lines] if head else sec.lines)  # the digest's intro
+            read.keep_outside([head, *sec.lines])  # the digest's intro
             continue
         rank = rules.rank(head, level, cur_head)
         if rank < 0:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
 
 from crawler.digests import words
 from crawler.digests.entries import (
@@ -32,8 +31,8 @@ from crawler.digests.entries import (
     Unit,
     field_links,
     heading_text,
+    lead_link,
     link_only,
-    units,
     walk,
 )
 from crawler.digests.inline import RawLink
@@ -122,12 +121,11 @@ def is_news(unit: Unit) -> bool:
     return _word_units(unit.text) >= _NEWS_UNITS and words.key(unit.text) not in _RESOURCE
 
 
-def is_list_of_news(lines: list[Line], *, single: bool = False) -> bool:
+def is_list_of_news(found: list[Unit], *, single: bool = False) -> bool:
     """True when a heading's body is a list of news items each with its own link: two or more
     linked units (one list item will do when `single`), two thirds of them news items, two
     thirds of its list items linked, and no long unlinked paragraph (a summary says the heading
     is one entry)."""
-    found = units(lines)
     linked = [u for u in found if u.raws and not u.meta]
     if len(linked) < 2 and not (single and len(linked) == 1 and linked[0].item):
         return False
@@ -150,6 +148,7 @@ class GenericRules(Rules):
     """Entries of a newsletter of no known format; in numbered mode, numbered headings."""
 
     def __init__(self, numbered: bool = False, lists: bool = False) -> None:
+        super().__init__()
         self.numbered = numbered
         self.lists = lists  # most entry-level headings hold lists: one item is a list too
 
@@ -171,7 +170,8 @@ class GenericRules(Rules):
             field_links(line, SOURCE_FIELDS | LINK_FIELDS) for line in sec.lines
         ):
             return True
-        return super().is_entry(sec) and not is_list_of_news(sec.lines, single=self.lists)
+        found = self.units(sec.lines)
+        return super().is_entry(sec) and not is_list_of_news(found, single=self.lists)
 
     def is_source(self, raw: RawLink) -> bool:
         return words.is_source_anchor(raw.text)
@@ -199,21 +199,23 @@ def parse(doc: Doc, level: int, numbered: bool = False) -> Reading:
     if not level and not numbered:
         return every_block(doc)
     rules = GenericRules(numbered)
-    rules.lists = _mostly_lists(doc, lambda head: rules.rank(head, level, None) == 0)
+    rules.lists = _mostly_lists(doc, rules, level)
     return walk(doc, level, rules)
 
 
-def _mostly_lists(doc: Doc, is_unit: Callable[[Line], bool]) -> bool:
+def _mostly_lists(doc: Doc, rules: GenericRules, level: int) -> bool:
     """True when most entry headings over two or more linked units hold lists of news items
     (then a heading over a single item holds a list of one)."""
-    votes = [
-        is_list_of_news(sec.lines)
-        for sec, _ in doc.outline()
-        if sec.heading
-        and is_unit(sec.heading)
-        and not sec.heading.links
-        and sum(1 for u in units(sec.lines) if u.raws and not u.meta) >= 2
-    ]
+    votes = []
+    for sec, _ in doc.outline():
+        head = sec.heading
+        if head is None or head.links or rules.rank(head, level, None) != 0:
+            continue
+        found = rules.units(sec.lines)
+        linked = [u for u in found if u.raws and not u.meta]
+        if len(linked) >= 2:
+            quick = all(u.lines[0].item and lead_link(u.lines[0]) for u in linked)
+            votes.append(quick or is_list_of_news(found))
     return sum(votes) * 2 > len(votes)
 
 

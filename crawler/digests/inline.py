@@ -367,9 +367,13 @@ _NOTED_HOSTS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+_NOTED_NAMES = tuple(host for hosts, _ in _NOTED_HOSTS for host in hosts)
+
+
 def url_note(url: str) -> str | None:
     """What a cited page is when a crawler reading it needs telling (private or login-only)."""
-    if not url.lower().startswith(("http://", "https://")):
+    low = url.lower()
+    if not low.startswith(("http://", "https://")) or not any(n in low for n in _NOTED_NAMES):
         return None
     rest = url.split("://", 1)[1]
     host = re.split(r"[/?#\\]", rest, maxsplit=1)[0].rsplit("@", 1)[-1].split(":")[0].lower()

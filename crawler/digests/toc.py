@@ -16,6 +16,7 @@ other titles is not one: its items stay entries of their own.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from crawler.digests.entries import Draft, block_title, heading_text, title_key
@@ -50,21 +51,16 @@ class Toc:
 def find(doc: Doc) -> list[Toc]:
     """Find the tables of contents of a digest and take their lines out of the reading."""
     last_url: dict[str, int] = {}  # URL -> the last line citing it
-    last_title: dict[str, int] = {}  # heading title key -> the last heading with that title
     heads: list[tuple[int, Line]] = []  # (index in doc.lines, heading)
-    masthead = {id(h) for h in doc.masthead}
     for k, line in enumerate(doc.lines):
         for raw in line.links:
             last_url[raw.url] = line.no
         if line.kind == LineKind.HEADING:
             heads.append((k, line))
-            if id(line) not in masthead:
-                tk = title_key(heading_text(line) or "")
-                if tk:
-                    last_title[tk] = line.no
     if len(last_url) < _MIN_ITEMS:
         return []
-    finder = _Finder(last_url, last_title)
+    masthead = {id(h) for h in doc.masthead}
+    finder = _Finder(last_url, [h for _, h in heads if id(h) not in masthead])
     found: list[Toc] = []
     ends = _subtree_ends(doc.lines, heads)
     skip_to = -1
@@ -72,16 +68,15 @@ def find(doc: Doc) -> list[Toc]:
         if k < skip_to:
             continue
         own_end = heads[n + 1][0] if n + 1 < len(heads) else len(doc.lines)
-        title = heading_text(head)
         mast = id(head) in masthead
         if not mast and ends[n] > own_end:  # a heading with subheadings: its whole subtree
-            toc = finder.judge(doc.lines[k + 1 : ends[n]], title)
+            toc = finder.judge(doc.lines[k + 1 : ends[n]], head)
             if toc is not None:
                 doc.hide(toc_lines(doc.lines[k + 1 : ends[n]]))
                 found.append(toc)
                 skip_to = ends[n]
                 continue
-        toc = finder.judge(doc.lines[k + 1 : own_end], None if mast else title)
+        toc = finder.judge(doc.lines[k + 1 : own_end], None if mast else head)
         if toc is not None:
             doc.hide(toc_lines(doc.lines[k + 1 : own_end]))
             found.append(toc)
@@ -101,23 +96,41 @@ def toc_lines(lines: list[Line]) -> list[Line]:
 class _Finder:
     """Judges regions of one digest: is this list a table of contents?"""
 
-    def __init__(self, last_url: dict[str, int], last_title: dict[str, int]) -> None:
-        self.last_url, self.last_title = last_url, last_title
+    def __init__(self, last_url: dict[str, int], heads: list[Line]) -> None:
+        self.last_url, self.heads = last_url, heads
+        self.head_lines = [h.no for h in heads]
+        self._last_title: dict[str, int] | None = None
 
-    def judge(self, lines: list[Line], heading: str | None) -> Toc | None:
-        """The table of contents these lines hold, or None."""
-        if not lines:
+    @property
+    def last_title(self) -> dict[str, int]:
+        """Heading title key -> the last heading with that title (read once, when asked)."""
+        if self._last_title is None:
+            self._last_title = {}
+            for head in self.heads:
+                tk = title_key(heading_text(head) or "")
+                if tk:
+                    self._last_title[tk] = head.no
+        return self._last_title
+
+    def judge(self, lines: list[Line], head: Line | None) -> Toc | None:
+        """The table of contents these lines (under `head`) hold, or None."""
+        if not lines or sum(len(ln.links) for ln in lines) < _MIN_ITEMS:
             return None
         end = lines[-1].no
+        later_heads = len(self.head_lines) - bisect.bisect_right(self.head_lines, end)
+        if later_heads < _MIN_ITEMS and not _repeated(lines, self.last_url, end):
+            return None  # nothing it could be the contents of
+        if not any(ln.item for ln in lines):
+            return None
         items = [b for b in blocks(lines) if b[0].item and b[0].kind == LineKind.TEXT]
         linked = [(b, [raw for ln in b for raw in ln.links]) for b in items]
         linked = [(b, raws) for b, raws in linked if raws]
         if len(linked) < _MIN_ITEMS:
             return None
+        heading = heading_text(head) if head is not None else None
         said = heading is not None and is_toc_heading(heading)
         arrows = sum(all(is_source_anchor(raw.text) for raw in raws) for _, raws in linked)
-        later_titles = sum(1 for line in self.last_title.values() if line > end)
-        if not said and arrows * 2 < len(linked) and later_titles * 2 < len(linked):
+        if not said and arrows * 2 < len(linked) and later_heads * 2 < len(linked):
             return None  # no sign of a table of contents: titles are not even worth reading
         toc = Toc(heading, count=len(items))
         repeat = titled = 0
@@ -134,6 +147,17 @@ class _Finder:
         ):
             return toc
         return None
+
+
+def _repeated(lines: list[Line], last_url: dict[str, int], end: int) -> bool:
+    """True when at least two links of these lines are cited again after them."""
+    found = 0
+    for line in lines:
+        for raw in line.links:
+            found += last_url.get(raw.url, 0) > end
+            if found >= _MIN_ITEMS:
+                return True
+    return False
 
 
 def _subtree_ends(lines: list[Line], heads: list[tuple[int, Line]]) -> list[int]:
