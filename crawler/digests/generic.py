@@ -31,7 +31,7 @@ from crawler.digests.entries import (
     Unit,
     field_links,
     heading_text,
-    lead_link,
+    is_quick_list,
     link_only,
     walk,
 )
@@ -121,6 +121,18 @@ def is_news(unit: Unit) -> bool:
     return _word_units(unit.text) >= _NEWS_UNITS and words.key(unit.text) not in _RESOURCE
 
 
+def _resources(found: list[Unit]) -> bool:
+    """True when most linked units open with a resource's name (`[GitHub](url)`, `[论文](url)`)."""
+    linked = [u for u in found if u.raws and not u.meta]
+    named = sum(words.key(u.raws[0].text) in _RESOURCE for u in linked)
+    return named * 2 > len(linked)
+
+
+def _summarised(found: list[Unit]) -> bool:
+    """True when an unlinked paragraph long enough to be a summary stands among the units."""
+    return any(not u.raws and not u.item and _word_units(u.text) >= _SUMMARY_UNITS for u in found)
+
+
 def is_list_of_news(found: list[Unit], *, single: bool = False) -> bool:
     """True when a heading's body is a list of news items each with its own link: two or more
     linked units (one list item will do when `single`), two thirds of them news items, two
@@ -139,9 +151,7 @@ def is_list_of_news(found: list[Unit], *, single: bool = False) -> bool:
     items = [u for u in found if u.item]
     if items and sum(1 for u in items if u.raws) * 3 < len(items) * 2:
         return False
-    return not any(
-        not u.raws and not u.item and _word_units(u.text) >= _SUMMARY_UNITS for u in found
-    )
+    return not _summarised(found)
 
 
 class GenericRules(Rules):
@@ -171,7 +181,9 @@ class GenericRules(Rules):
         ):
             return True
         found = self.units(sec.lines)
-        return super().is_entry(sec) and not is_list_of_news(found, single=self.lists)
+        if is_quick_list(sec.lines, self.quick_min):  # `- [title](url)` items: entries, unless
+            return _resources(found) or _summarised(found)  # GitHub/论文 under a summary
+        return not is_list_of_news(found, single=self.lists)
 
     def is_source(self, raw: RawLink) -> bool:
         return words.is_source_anchor(raw.text)
@@ -211,11 +223,8 @@ def _mostly_lists(doc: Doc, rules: GenericRules, level: int) -> bool:
         head = sec.heading
         if head is None or head.links or rules.rank(head, level, None) != 0:
             continue
-        found = rules.units(sec.lines)
-        linked = [u for u in found if u.raws and not u.meta]
-        if len(linked) >= 2:
-            quick = all(u.lines[0].item and lead_link(u.lines[0]) for u in linked)
-            votes.append(quick or is_list_of_news(found))
+        if sum(1 for u in rules.units(sec.lines) if u.raws and not u.meta) >= 2:
+            votes.append(not rules.is_entry(sec))  # rules.lists is still False here
     return sum(votes) * 2 > len(votes)
 
 

@@ -9,7 +9,7 @@ it cites is lost.
 
 A list counts as a table of contents when at least two of its linked items repeat something
 later in the digest: every URL they cite, or the title of a later heading; and either the
-heading says so (概览, 目录), or the items name their links with an arrow (↗, 🔗), or at least
+heading says so (概览, 目录), or the items' links are arrows of symbols (↗, 🔗), or at least
 half of them repeat a later heading's title. An editor's-picks list that re-cites entries under
 other titles is not one: its items stay entries of their own.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from crawler.digests.entries import Draft, block_title, heading_text, title_key
 from crawler.digests.inline import RawLink
 from crawler.digests.scan import Doc, Line, LineKind, blocks
-from crawler.digests.words import is_source_anchor, is_toc_heading
+from crawler.digests.words import is_arrow, is_toc_heading
 from crawler.items import Role
 
 _MIN_ITEMS = 2
@@ -129,7 +129,7 @@ class _Finder:
             return None
         heading = heading_text(head) if head is not None else None
         said = heading is not None and is_toc_heading(heading)
-        arrows = sum(all(is_source_anchor(raw.text) for raw in raws) for _, raws in linked)
+        arrows = sum(all(is_arrow(raw.text) for raw in raws) for _, raws in linked)
         if not said and arrows * 2 < len(linked) and later_heads * 2 < len(linked):
             return None  # no sign of a table of contents: titles are not even worth reading
         toc = Toc(heading, count=len(items))

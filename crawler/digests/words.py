@@ -68,8 +68,9 @@ _CREDIT = re.compile(
     r"(?:本|该|此|这份|今日)?(?:期|日报|报|刊|周刊|文|站|简报|早报|晚报|内容|资讯|摘要|总结|报告)"
     r"[^。！!\n]{0,16}?由.{0,40}?(?:自动|辅助|智能)?(?:生成|整理|制作|编辑|驱动|提供|创作|汇总|"
     r"编译|撰写)"
-    r"|\b(?:generated|powered|curated|compiled|made|built|created|produced|written|summari[sz]ed)"
-    r"\s+(?:by|with|using)\b",
+    r"|^\W*(?:this\s+(?:digest|newsletter|issue|report|summary|briefing)\s+(?:was|is)\s+)?"
+    r"(?:auto-?)?(?:generated|powered|curated|compiled|made|built|created|produced|written|"
+    r"summari[sz]ed)\s+(?:by|with|using)\b",
     re.IGNORECASE,
 )
 _META_MAX_CHARS = 200
@@ -99,7 +100,12 @@ def is_meta(text: str) -> bool:
 def is_source_anchor(text: str) -> bool:
     """True for a link text that names the entry's own source (阅读原文, Source, 🔗)."""
     k = key(text)
-    return k in SOURCE_ANCHORS or (not k and bool(text.strip()))  # a bare 🔗 or ↗
+    return k in SOURCE_ANCHORS or is_arrow(text)
+
+
+def is_arrow(text: str) -> bool:
+    """True for a link text of symbols only (↗, 🔗, →): a pointer at a page, not its name."""
+    return not key(text) and bool(text.strip())
 
 
 def is_resource_label(text: str) -> bool:
