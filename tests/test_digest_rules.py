@@ -121,6 +121,28 @@ def test_a_heading_over_a_single_item_follows_its_neighbours(lists: bool, single
     )
 
 
+def test_paragraphs_that_open_with_a_bold_title_are_a_list_of_entries() -> None:
+    digest = read(
+        "# 日报\n\n## 今日要闻\n\n**甲发布新模型**：性能提升，价格下降。[原文](https://a.example.com/1)\n\n"
+        "**乙更新产品**：支持更长的上下文。[原文](https://b.example.com/2)\n\n"
+        "## 产业\n\n**丙融资**：估值翻倍。[原文](https://c.example.com/3)\n\n"
+        "**丁上市**：首日大涨。[原文](https://d.example.com/4)\n"
+    )
+    assert [e.title for e in digest.entries] == ["甲发布新模型", "乙更新产品", "丙融资", "丁上市"]
+    assert digest.structure.startswith("items: ")
+
+
+def test_plain_paragraphs_each_with_a_link_stay_one_entry() -> None:
+    digest = read(
+        "# 日报\n\n## 某公司发布新模型\n\n"
+        "公司于周五发布了新模型，详见官方博客 https://a.example.com/1 。\n\n"
+        "社区讨论也很热烈：[Hacker News](https://news.example.com/item?id=1)\n\n"
+        "## 另一条\n\n见 https://x.example.com/\n"
+    )
+    assert digest.entries[0].title == "某公司发布新模型"
+    assert urls(digest.entries[0], Role.RELATED) == ["https://news.example.com/item?id=1"]
+
+
 # --- lines about the digest itself -----------------------------------------------------------
 
 
@@ -143,6 +165,17 @@ def test_a_line_about_the_digest_between_sections_is_the_digests_own(line: str) 
         ("甲发布", ["https://a.example.com/1"]),
         ("乙融资", ["https://b.example.com/2"]),
     ]
+
+
+@pytest.mark.parametrize("heading", ["往期回顾", "订阅", "About"])
+def test_a_part_about_the_digest_itself_holds_its_own_links(heading: str) -> None:
+    digest = read(
+        "# 日报\n\n## 模型\n\n### [甲发布](https://a.example.com/1)\n正文。\n\n"
+        f"## {heading}\n\n- [第 11 期：某标题](https://d.example.com/11)\n"
+        "- [第 10 期：某标题](https://d.example.com/10)\n"
+    )
+    assert own(digest) == ["https://d.example.com/11", "https://d.example.com/10"]
+    assert shape(digest) == [("甲发布", ["https://a.example.com/1"])]
 
 
 def test_a_closing_credit_line_is_the_digests_even_without_a_thematic_break() -> None:

@@ -73,6 +73,9 @@ SHAPES = [
     ("topic_items.md", "generic", "items", 6, 6, 0, 0),
     # prose (1 + 1), 2 list items (1, 1 + 1), 2 table rows, the closing paragraph
     ("no_shape.md", "generic", "blocks", 6, 6, 2, 0),
+    # 封面图 (its via link) + 2 + 2 + 1 numbered paragraphs; a description's link related;
+    # the 2 past issues under 往年回顾 are the digest's own
+    ("weekly_paragraphs.md", "generic", "items", 6, 6, 1, 2),
 ]
 
 
@@ -422,3 +425,23 @@ def test_the_digests_own_links_under_its_title_and_after_its_last_entry() -> Non
         ("https://daily.example.com/subscribe", "邮件"),
     ]
     assert digest.structure.endswith("6 links outside every entry are the digest's")
+
+
+def test_numbered_paragraphs_with_descriptions_under_parts_of_a_weekly() -> None:
+    digest = parse("weekly_paragraphs.md")
+    assert [(e.title, e.section) for e in digest.entries] == [
+        ("封面图", None),
+        ("某公司发布手机端大模型芯片", "科技动态"),
+        ("开源社区推出离线翻译应用", "科技动态"),
+        ("如何给小模型做微调", "文章"),
+        ("端侧推理的内存优化", "文章"),
+        ("tiny-serve", "工具"),  # a part of one item, where the other parts hold lists
+    ]
+    # a link in the description under an item belongs to that item
+    assert urls(digest.entries[2], Role.RELATED) == [
+        "https://blog.example.dev/offline-translate-notes"
+    ]
+    assert [link.url for link in digest.links] == [  # 往年回顾: about the digest itself
+        "https://weekly.example.com/220",
+        "https://weekly.example.com/120",
+    ]

@@ -114,24 +114,30 @@ def _structure(how: str, drafts: list[Draft], read: Reading, tocs: list[toc.Toc]
     items = len(drafts) - heads
     lists = [name for name in read.lists if name]
     listed = sum(1 for d in drafts if d.origin != "heading" and d.section in lists)
-    if rule != "blocks" and not heads:
-        rule = "items"
+    marks = {"numbered": "numbered heading", "headings": "heading"}
+    kind = marks.get(rule, "")
+    level = f" of level {arg} ({'#' * int(arg)})" if rule == "headings" else ""
+    if rule == "numbered":
+        level = f" (levels {arg.replace(',', ', ')})"
+    if rule != "blocks" and len(lists) > heads:
+        rule = "items"  # more headings hold lists of entries than are entries
     if rule == "numbered":
         rule = "numbered-headings"
-        levels = arg.replace(",", ", ")
-        parts = [f"entries are {_count(heads, 'numbered heading')} (levels {levels})"]
-    elif rule == "headings":
-        parts = [f"entries are {_count(heads, 'heading')} of level {arg} ({'#' * int(arg)})"]
+    if rule == "blocks":
+        parts = ["no entry headings: one entry per linked paragraph or list item"]
     elif rule == "items":
         parts = [f"entries are {_count(items, 'list item')} or paragraphs under headings"]
+        if heads:
+            more = _count(heads, f"more entry is a {kind}", f"more entries are {kind}s")
+            parts.append(more + level)
     else:
-        parts = ["no entry headings: one entry per linked paragraph or list item"]
-    if rule in ("headings", "numbered-headings") and items > listed:
-        under = [d.section for d in drafts if d.origin != "heading" and d.section not in lists]
-        shown = [name for name in dict.fromkeys(under) if name]
-        where = f" (under {_names(shown)})" if shown else ""
-        more = _count(items - listed, "more entry", "more entries")
-        parts.append(f"{more} {_are(items - listed)} list items or paragraphs{where}")
+        parts = [f"entries are {_count(heads, kind)}{level}"]
+        if items > listed:
+            under = [d.section for d in drafts if d.origin != "heading" and d.section not in lists]
+            shown = [name for name in dict.fromkeys(under) if name]
+            where = f" (under {_names(shown)})" if shown else ""
+            more = _count(items - listed, "more entry", "more entries")
+            parts.append(f"{more} {_are(items - listed)} list items or paragraphs{where}")
     if lists:
         dated = sum(map(generic.is_date, lists)) * 2 > len(lists)
         holders = _count(len(lists), "date section" if dated else "heading")

@@ -33,6 +33,8 @@ def is_quick_list(lines: list[Line], minimum: int) -> bool:
 
 
 _BOLD_LEAD = re.compile(r"^(\*\*|__)(.+?)\1")
+_BOLD_TITLE = re.compile(r"^(\*\*|__)[^*_\n]{2,80}?\1")
+_PARA_NUMBER = re.compile(r"^\d{1,3}[ \t]*[、.．)）](?!\d)")  # a paragraph's `1、` (not a list)
 _EMPTY_PAIRS = re.compile(r"\(\s*\)|（\s*）|\[\s*\]|【\s*】|「\s*」|“\s*”|\"\s*\"|'\s*'")
 _TRAILING = " ：:，,。.；;、|-—"
 _SPACES = re.compile(r"\s+")
@@ -44,8 +46,12 @@ _BRACKET_PAIR = re.compile(r"^\[([^\[\]]+)\]\s*\[([^\[\]]+)\]$")
 
 def block_title(block: list[Line]) -> str:
     """Title of a list item or paragraph: its leading link's text, bold lead, or its text
-    (without the `[消息来源](url)` or `[↗](url)` that points at its source)."""
+    (without a paragraph number `1、`, or the `[消息来源](url)` or `[↗](url)` that points at
+    its source)."""
     first = block[0]
+    number = _PARA_NUMBER.match(first.content) if first.kind == LineKind.TEXT else None
+    if number:
+        first = _without_number(first, number.end())
     lead = lead_link(first)
     if lead and lead.text and not words.is_source_anchor(lead.text):
         return lead.text
@@ -64,6 +70,14 @@ def block_title(block: list[Line]) -> str:
     text = _EMPTY_PAIRS.sub("", plain_text(content, urls=False))  # where bare URLs were
     text = clean_title(_SPACES.sub(" ", text).strip(_TRAILING))
     return text if len(text) <= 120 else text[:120].rstrip() + "…"
+
+
+def _without_number(line: Line, cut: int) -> Line:
+    """A copy of a paragraph's first line without its `1、` number (link places moved along)."""
+    links = [
+        RawLink(r.url, r.text, r.start - cut, r.end - cut) for r in line.links if r.start >= cut
+    ]
+    return Line(line.no, line.text, line.kind, line.level, line.content[cut:], links=links)
 
 
 def heading_text(line: Line) -> str | None:
@@ -169,6 +183,24 @@ _META_SCAN = 600  # characters of markdown beyond which a block is no line about
 _LABEL_SCAN = 60
 
 
+def titled(unit: Unit) -> bool:
+    """True for a unit that opens with a title of its own: a bold title (`**甲发布**：...`),
+    a titled link (`[标题](url)：...`), either after a paragraph number (`1、[标题](url)`)."""
+    first = unit.lines[0]
+    if first.quote or first.kind != LineKind.TEXT:
+        return False
+    number = _PARA_NUMBER.match(first.content)
+    start = number.end() if number else 0
+    if _BOLD_TITLE.match(first.content[start:].lstrip()):
+        return True
+    lead = next((raw for raw in first.links if raw.start >= start), None)
+    return (
+        lead is not None
+        and bool(lead.text)
+        and not first.content[start : lead.start].strip(" *_~\t")
+    )
+
+
 def link_only(block: list[Line], raws: list[RawLink]) -> bool:
     """True for a block that is its links and nothing else: a bare URL, `原文链接：url`,
     `[阅读原文](url)`, `[url](url)`; no title of its own."""
@@ -248,7 +280,9 @@ class Reading:
         digest's own."""
         last: Draft | None = None
         resources = False
-        for unit in rules.units(lines):
+        found = rules.units(lines)
+        bodies = rules.titled_paragraphs(found)  # untitled paragraphs are their entry's body
+        for unit in found:
             if unit.meta:
                 self.keep_outside(unit.lines)
                 continue
@@ -258,7 +292,10 @@ class Reading:
             if not unit.raws:
                 resources = False
                 continue
-            if resources and last is not None and link_only(unit.lines, unit.raws):
+            if last is not None and (
+                (resources and link_only(unit.lines, unit.raws))
+                or (bodies and not unit.item and not titled(unit))
+            ):
                 for raw in unit.raws:
                     last.add(raw, Role.RELATED)
                 continue
@@ -342,6 +379,12 @@ class Rules:
     def __init__(self) -> None:
         self._units: dict[int, tuple[list[Line], list[Unit]]] = {}
 
+    def titled_paragraphs(self, found: list[Unit]) -> bool:
+        """Whether these units are entries of titled paragraphs (`1、[标题](url)` then a
+        description): then an untitled paragraph is the body of the entry above it. Off here:
+        the formats' sections hold list items."""
+        return False
+
     def units(self, lines: list[Line]) -> list[Unit]:
         """`units(lines)`, read once per list of lines (a section's body is asked often)."""
         known = self._units.get(id(lines))
@@ -413,6 +456,9 @@ class Rules:
         return plain_text(m.group(1)) if m else ""
 
 
+_META_HEADING_SCAN = 24  # characters of a heading beyond which it is no 往期回顾 heading
+
+
 def tail_start(doc: Doc) -> int:
     """The line number after the digest's last thematic break when no heading follows it (its
     closing lines: a credit, a subscription note), else past the last line."""
@@ -441,6 +487,12 @@ def walk(doc: Doc, level: int, rules: Rules) -> Reading:
         head = sec.heading
         if head is None or id(head) in masthead:
             read.keep_outside([head, *sec.lines])  # the digest's intro
+            continue
+        if len(head.content) <= _META_HEADING_SCAN and words.is_meta_heading(
+            plain_text(head.content)
+        ):
+            cur, cur_head, outer = None, None, None
+            read.keep_outside([head, *sec.lines])  # 往期回顾, 订阅: about the digest itself
             continue
         rank = rules.rank(head, level, cur_head)
         if rank < 0:

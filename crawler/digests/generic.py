@@ -33,6 +33,7 @@ from crawler.digests.entries import (
     heading_text,
     is_quick_list,
     link_only,
+    titled,
     walk,
 )
 from crawler.digests.inline import RawLink
@@ -118,6 +119,8 @@ def is_news(unit: Unit) -> bool:
     lead = _LEAD_LABEL.match(unit.text)
     if lead and words.key(lead.group(1)) in _RESOURCE:
         return False
+    if titled(unit) and words.key(unit.raws[0].text) not in _RESOURCE:
+        return True  # `1、[tiny-serve](url)`, `- [OpenAI o3](url)`: a title, however short
     return _word_units(unit.text) >= _NEWS_UNITS and words.key(unit.text) not in _RESOURCE
 
 
@@ -129,21 +132,32 @@ def _resources(found: list[Unit]) -> bool:
 
 
 def _summarised(found: list[Unit]) -> bool:
-    """True when an unlinked paragraph long enough to be a summary stands among the units."""
-    return any(not u.raws and not u.item and _word_units(u.text) >= _SUMMARY_UNITS for u in found)
+    """True when an unlinked paragraph long enough to be a summary comes before any link."""
+    for unit in found:
+        if unit.raws:
+            return False
+        if not unit.item and _word_units(unit.text) >= _SUMMARY_UNITS:
+            return True
+    return False
 
 
 def is_list_of_news(found: list[Unit], *, single: bool = False) -> bool:
     """True when a heading's body is a list of news items each with its own link: two or more
-    linked units (one list item will do when `single`), two thirds of them news items, two
-    thirds of its list items linked, and no long unlinked paragraph (a summary says the heading
+    linked units (one list item will do when `single`), two thirds of them news items, list
+    items or (half of them at least) titled paragraphs (`1、[title](url)`), two thirds of its
+    list items linked, and no long unlinked paragraph before them (a summary says the heading
     is one entry)."""
     linked = [u for u in found if u.raws and not u.meta]
-    if len(linked) < 2 and not (single and len(linked) == 1 and linked[0].item):
+    if len(linked) < 2 and not (
+        single and len(linked) == 1 and (linked[0].item or titled(linked[0]))
+    ):
         return False
     if sum(map(is_news, linked)) * 3 < len(linked) * 2:
         return False
-    if sum(u.item for u in linked) * 3 < len(linked) * 2:
+    heads = sum(map(titled, linked))
+    if sum(u.item for u in linked) * 3 < len(linked) * 2 and not (
+        heads >= min(2, len(linked)) and heads * 2 >= len(linked)
+    ):
         return False  # a quote and a paragraph, each with a link, are no list
     anchored = sum(any(words.is_source_anchor(r.text) for r in u.raws) for u in linked)
     if len(linked) > 1 and anchored == 1:
@@ -187,6 +201,11 @@ class GenericRules(Rules):
 
     def is_source(self, raw: RawLink) -> bool:
         return words.is_source_anchor(raw.text)
+
+    def titled_paragraphs(self, found: list[Unit]) -> bool:
+        linked = [u for u in found if u.raws and not u.meta and not u.item]
+        heads = sum(map(titled, linked))
+        return heads >= 2 and heads * 2 >= len(linked)
 
     def block_draft(self, unit: Unit, section: str | None) -> Draft:
         """An entry of one unit: its 来源/链接 field links or original-links are its sources,
