@@ -31,7 +31,7 @@ from crawler.digests.entries import (
     Unit,
     field_links,
     heading_text,
-    is_quick_list,
+    lead_link,
     link_only,
     titled,
     walk,
@@ -195,7 +195,10 @@ class GenericRules(Rules):
         ):
             return True
         found = self.units(sec.lines)
-        if is_quick_list(sec.lines, self.quick_min):  # `- [title](url)` items: entries, unless
+        linked = [u for u in found if u.raws and not u.meta]
+        if len(linked) >= self.quick_min and all(  # `- [title](url)` items: entries, unless
+            u.lines[0].item and lead_link(u.lines[0]) for u in linked
+        ):
             return _resources(found) or _summarised(found)  # GitHub/论文 under a summary
         return not is_list_of_news(found, single=self.lists)
 
@@ -215,10 +218,9 @@ class GenericRules(Rules):
         for line in unit.lines:
             named.update(raw.url for raw in field_links(line, SOURCE_FIELDS | LINK_FIELDS))
             named.update(raw.url for raw in line.links if self.is_source(raw))
-        if not named:  # the link line under a text (`1. text` then its URL) is its source
-            under = [ln for ln in unit.lines[1:] if ln.links and link_only([ln], ln.links)]
-            if under:
-                named.update(raw.url for raw in under[0].links)
+        last = unit.lines[-1]
+        if not named and len(unit.lines) > 1 and link_only([last], last.links):
+            named.update(raw.url for raw in last.links)  # `1. text` then its URL: the source
         if named:
             for link in draft.links:
                 link.role = Role.SOURCE if link.url in named else Role.RELATED

@@ -31,6 +31,8 @@ SOURCE_ANCHORS = _keys(
     "readthefullstory|fullstory|fullarticle|readarticle|link|permalink|via"
 )
 
+_ANCHOR_MAX = 24  # characters of a link text beyond which it names no source
+
 #: Labels of a list of an entry's related resources: `相关链接：`, `#### 🔗 相关资源`.
 RESOURCE_LABELS = _keys(
     "相关链接|相关资源|参考链接|参考资料|参考|延伸阅读|扩展阅读|相关阅读|相关报道|更多链接|"
@@ -110,6 +112,8 @@ def is_meta_heading(text: str) -> bool:
 
 def is_source_anchor(text: str) -> bool:
     """True for a link text that names the entry's own source (阅读原文, Source, 🔗)."""
+    if len(text) > _ANCHOR_MAX:
+        return False  # a title, not a name for a link
     k = key(text)
     return k in SOURCE_ANCHORS or is_arrow(text)
 
