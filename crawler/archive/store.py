@@ -191,8 +191,10 @@ class Archive:
     def record_digest(self, digest: Digest, raw: bytes, read_at: float) -> dict[str, int]:
         """Store a digest: its bytes as a WARC resource, its record, and its link-backs.
 
-        Link records are written before the digest record, so a crash in between leaves the
-        digest unrecorded and the next run simply records it again. Returns counts.
+        The digest's own links (`Digest.links`) are cited by entry `records.DIGEST_ENTRY` (0),
+        as the index's citations key on an integer entry. Link records are written before the
+        digest record, so a crash in between leaves the digest unrecorded and the next run
+        simply records it again. Returns counts.
         """
         pointer = self.warc.write_resource(
             uri=_digest_uri(digest.source),

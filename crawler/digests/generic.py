@@ -8,9 +8,12 @@ It looks for the unit that repeats, in this order:
   below it), weighted by how many headings of that level do. Each such heading is one entry,
   unless its body is a list of news items that each carry their own link (a day section
   `## 2025.02.06` of numbered items, a topic of `- text [消息来源](url)` items, a quick list of
-  `- [title](url)`): then each item is an entry and the heading their section. Linked items
-  and paragraphs under shallower headings are entries of their own;
-* without such headings, every linked list item or paragraph is an entry (`blocks`).
+  `- [title](url)`, titled paragraphs `1、[title](url)` each with a description): then each item
+  is an entry and the heading their section; where most headings hold lists, a heading over a
+  single item holds a list of one. A summary paragraph before the links keeps a heading one
+  entry (its `- [GitHub](url)` items are related). Linked items and paragraphs under shallower
+  headings are entries of their own;
+* without such headings, every linked list item, paragraph or table row is an entry (`blocks`).
 
 An entry's source is its heading link, a 来源/链接 field, a link whose text says it is the
 original (阅读原文, 原文链接, 消息来源, Source, 🔗), else its first link; the rest is related.
