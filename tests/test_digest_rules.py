@@ -277,6 +277,18 @@ def test_three_top_headings_before_the_entries_are_the_masthead_four_are_not() -
     assert four.title is None
 
 
+def test_top_headings_over_linked_text_are_entries_not_a_masthead() -> None:
+    digest = read(
+        "# 甲发布新模型\n正文 https://a.example.com/1\n# 乙开源工具\n正文 https://b.example.com/2\n"
+        "## 小结\n没有链接。\n"
+    )
+    assert (digest.title, own(digest)) == (None, [])
+    assert [urls(e) for e in digest.entries] == [
+        ["https://a.example.com/1"],
+        ["https://b.example.com/2"],
+    ]
+
+
 def test_only_the_digests_own_links_is_still_a_digest() -> None:
     digest = read("# [日报](https://d.example.com/1)\n\n今天没有新闻。\n")
     assert (digest.entries, own(digest)) == ([], ["https://d.example.com/1"])

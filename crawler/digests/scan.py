@@ -8,6 +8,7 @@ skipped), its inline links found, and the lines grouped into sections under thei
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -184,7 +185,7 @@ def scan(text: str) -> Doc:
         if line.kind == LineKind.TEXT:
             _classify(line, refs)
     heads = [ln for ln in lines if ln.kind == LineKind.HEADING]
-    masthead = _masthead(heads)
+    masthead = _masthead(lines, heads)
     return Doc(lines, meta, _title_line(masthead), masthead)
 
 
@@ -315,12 +316,14 @@ def _classify(line: Line, refs: Mapping[str, str]) -> None:
 
 _DATE_ONLY = re.compile(r"^[\d\s年月日号./_:：-]*$")
 _MASTHEAD_MAX = 3
+_MASTHEAD_LINES = 3  # lines under a masthead heading before the next one
 
 
-def _masthead(heads: list[Line]) -> list[Line]:
+def _masthead(lines: list[Line], heads: list[Line]) -> list[Line]:
     """The digest's own headings: the first heading when it alone has the shallowest level, or
-    the shallowest headings (up to three) when they all come first and a deeper one follows
-    (`# [2026-03-02](issue page)` then `# AI 早报 2026-03-02`)."""
+    the shallowest headings (up to three) when they all come first, a deeper one follows, and
+    all but the last stand over a few lines that cite nothing (`# [2026-03-02](issue page)`,
+    a cover image, then `# AI 早报 2026-03-02`)."""
     if not heads:
         return []
     top = min(h.level for h in heads)
@@ -328,9 +331,14 @@ def _masthead(heads: list[Line]) -> list[Line]:
     if len(tops) == 1 and tops[0] is heads[0]:
         return [heads[0]]
     lead = heads[: len(tops)]
-    if len(tops) <= _MASTHEAD_MAX and len(heads) > len(tops) and all(h.level == top for h in lead):
-        return lead
-    return []
+    if len(tops) > _MASTHEAD_MAX or len(heads) == len(tops) or lead != tops:
+        return []
+    for head, after in itertools.pairwise(lead):
+        between = lines[head.no : after.no - 1]  # line numbers count from 1
+        written = [ln for ln in between if ln.kind == LineKind.TEXT]
+        if len(written) > _MASTHEAD_LINES or any(ln.links for ln in written):
+            return []  # entries written as top headings, not a masthead
+    return lead
 
 
 def _title_line(masthead: list[Line]) -> Line | None:
