@@ -445,3 +445,19 @@ def test_numbered_paragraphs_with_descriptions_under_parts_of_a_weekly() -> None
         "https://weekly.example.com/220",
         "https://weekly.example.com/120",
     ]
+
+
+def test_many_tables_of_contents_are_named_three_at_most() -> None:
+    """A hostile digest of a thousand overviews parses whole, with a note of bounded size."""
+    n = 1000
+    overviews = "".join(
+        f"## 目录 {k}\n- 条目 {k} [↗](https://t.example.com/{k})\n"
+        f"- 条目 {k + 1} [↗](https://t.example.com/{k + 1})\n\n"
+        for k in range(n)
+    )
+    body = "".join(f"## [条目 {k}](https://t.example.com/{k})\n正文\n\n" for k in range(n + 1))
+    digest = read("# 日报\n\n" + overviews + body)
+    assert len(digest.entries) == n + 1
+    assert roles(digest) == (n + 1, 0, 0)
+    assert digest.structure.count("a table of contents under") == 3
+    assert digest.structure.endswith(f"{n - 3} more tables of contents")

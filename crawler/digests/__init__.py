@@ -144,16 +144,21 @@ def _structure(how: str, drafts: list[Draft], read: Reading, tocs: list[toc.Toc]
         hold = "holds" if len(lists) == 1 else "hold"
         entries = _count(listed, "entry", "entries")
         parts.append(f"{holders} {hold} one entry per item: {_names(lists)} ({entries})")
-    for found in tocs:
+    for found in tocs[:_TOCS_SHOWN]:
         where = f"under {found.heading}" if found.heading else "in the intro"
         parts.append(
             f"a table of contents {where} ({_count(found.count, 'item')}) is not counted: "
             "its links go to the entries it lists"
         )
+    if len(tocs) > _TOCS_SHOWN:
+        parts.append(f"{_count(len(tocs) - _TOCS_SHOWN, 'more table', 'more tables')} of contents")
     outside = len(read.outside.links)
     if outside:
         parts.append(f"{_count(outside, 'link')} outside every entry {_are(outside)} the digest's")
     return f"{rule}: " + "; ".join(parts)
+
+
+_TOCS_SHOWN = 3
 
 
 def _are(n: int) -> str:

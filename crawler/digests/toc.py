@@ -62,6 +62,7 @@ def find(doc: Doc) -> list[Toc]:
     masthead = {id(h) for h in doc.masthead}
     finder = _Finder(last_url, [h for _, h in heads if id(h) not in masthead])
     found: list[Toc] = []
+    hidden: list[Line] = []
     ends = _subtree_ends(doc.lines, heads)
     skip_to = -1
     for n, (k, head) in enumerate(heads):
@@ -72,14 +73,16 @@ def find(doc: Doc) -> list[Toc]:
         if not mast and ends[n] > own_end:  # a heading with subheadings: its whole subtree
             toc = finder.judge(doc.lines[k + 1 : ends[n]], head)
             if toc is not None:
-                doc.hide(toc_lines(doc.lines[k + 1 : ends[n]]))
+                hidden += toc_lines(doc.lines[k + 1 : ends[n]])
                 found.append(toc)
                 skip_to = ends[n]
                 continue
         toc = finder.judge(doc.lines[k + 1 : own_end], None if mast else head)
         if toc is not None:
-            doc.hide(toc_lines(doc.lines[k + 1 : own_end]))
+            hidden += toc_lines(doc.lines[k + 1 : own_end])
             found.append(toc)
+    if hidden:
+        doc.hide(hidden)  # once: the sections are cut again after it
     return found
 
 
