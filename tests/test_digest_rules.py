@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.digests import parse_digest
+from crawler.digests import parse_digest, words
 from crawler.digests.inline import extract_links, url_note
 from crawler.digests.words import is_meta, is_source_anchor
 from crawler.items import Digest, Entry, Role
@@ -237,6 +237,10 @@ def test_is_meta(text: str, meta: bool) -> None:
 )
 def test_is_source_anchor(text: str, anchor: bool) -> None:
     assert is_source_anchor(text) is anchor
+
+
+def test_every_source_anchor_passes_the_quick_test_before_the_full_one() -> None:
+    assert all(words._ANCHOR_HINT.search(word) for word in words.SOURCE_ANCHORS)
 
 
 # --- the masthead and the intro --------------------------------------------------------------

@@ -61,6 +61,7 @@ _NEWS_UNITS = 5  # words (a Chinese character counts one) a news item's text has
 _SUMMARY_UNITS = 60  # words of an unlinked paragraph that make a heading one entry with a summary
 _LEAD_LABEL = re.compile(r"^[\W_]*([^\W_][^:：]{0,12}?)[\W_]*[:：]")
 _RESOURCE = words.RESOURCE_WORDS | words.RESOURCE_LABELS | words.SOURCE_ANCHORS
+_SAMPLE = 50  # units a list is judged on: the kind of its items shows in its first ones
 
 
 def level(doc: Doc) -> int:
@@ -128,8 +129,9 @@ def is_news(unit: Unit) -> bool:
 
 
 def _resources(found: list[Unit]) -> bool:
-    """True when most linked units open with a resource's name (`[GitHub](url)`, `[论文](url)`)."""
-    linked = [u for u in found if u.raws and not u.meta]
+    """True when most linked units open with a resource's name (`[GitHub](url)`, `[论文](url)`),
+    judged on the first `_SAMPLE` of them."""
+    linked = [u for u in found if u.raws and not u.meta][:_SAMPLE]
     named = sum(words.key(u.raws[0].text) in _RESOURCE for u in linked)
     return named * 2 > len(linked)
 

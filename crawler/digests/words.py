@@ -32,6 +32,10 @@ SOURCE_ANCHORS = _keys(
 )
 
 _ANCHOR_MAX = 24  # characters of a link text beyond which it names no source
+#: A character or word every entry of SOURCE_ANCHORS holds: texts without one are no anchor.
+_ANCHOR_HINT = re.compile(
+    r"[原源链详全传帖处接址情]|source|link|read|more|orig|full|perm|via|story|article", re.I
+)
 
 #: Labels of a list of an entry's related resources: `相关链接：`, `#### 🔗 相关资源`.
 RESOURCE_LABELS = _keys(
@@ -114,8 +118,9 @@ def is_source_anchor(text: str) -> bool:
     """True for a link text that names the entry's own source (阅读原文, Source, 🔗)."""
     if len(text) > _ANCHOR_MAX:
         return False  # a title, not a name for a link
-    k = key(text)
-    return k in SOURCE_ANCHORS or is_arrow(text)
+    if not _ANCHOR_HINT.search(text):
+        return is_arrow(text)  # no word of SOURCE_ANCHORS can be in it
+    return key(text) in SOURCE_ANCHORS or is_arrow(text)
 
 
 def is_arrow(text: str) -> bool:
