@@ -178,6 +178,7 @@ class GenericRules(Rules):
 
     def __init__(self, numbered: bool = False, lists: bool = False) -> None:
         super().__init__()
+        self._entries: dict[int, tuple[Section, bool, bool]] = {}  # asked twice: vote, walk
         self.numbered = numbered
         self.lists = lists  # most entry-level headings hold lists: one item is a list too
 
@@ -194,6 +195,12 @@ class GenericRules(Rules):
         return 1 if entry_head is not None and head.level > entry_head.level else -1
 
     def is_entry(self, sec: Section) -> bool:
+        known = self._entries.get(id(sec))
+        if known is None or known[0] is not sec or known[1] != self.lists:
+            known = self._entries[id(sec)] = (sec, self.lists, self._is_entry(sec))
+        return known[2]
+
+    def _is_entry(self, sec: Section) -> bool:
         assert sec.heading is not None
         if sec.heading.links or any(
             field_links(line, SOURCE_FIELDS | LINK_FIELDS) for line in sec.lines
