@@ -46,6 +46,7 @@ class Role(StrEnum):
 
     SOURCE = "source"  # the entry's own source(s): 来源 links, 链接 line, heading link, quick item
     RELATED = "related"  # related resources: GitHub, papers, project pages
+    DIGEST = "digest"  # the digest's own (its page, video versions, credit line): outside any entry
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Link:
     canonical_url: str | None = None  # filled by crawler.urls; None when the URL is unusable
     link_id: str | None = None  # crawler.urls.url_id of canonical_url; None when unusable
     error: str | None = None  # why the URL cannot be crawled (malformed, scheme), else None
+    note: str | None = None  # what the page is when that needs saying (login-only, private card)
 
 
 @dataclass
@@ -102,6 +104,8 @@ class Digest:
     title: str | None = None
     date: str | None = None  # ISO 8601 date
     entries: list[Entry] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)  # the digest's own links (Role.DIGEST)
+    structure: str = ""  # the rule that found the entries: a rule word, then how it applied
 
 
 @dataclass

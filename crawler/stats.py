@@ -19,6 +19,11 @@ DIGESTS_UNCHANGED = "sources/digests/unchanged"
 DIGESTS_FAILED = "sources/digests/failed"
 DIGESTS_ERRORS = "sources/digests/errors"  # a list of "<source>: <why>"
 ENTRIES = "sources/entries"
+#: One summary per digest read: source, format, structure (the rule that found its entries),
+#: entries, links by role. A list, as the run report shows it; the first `DIGESTS_SUMMARIES_MAX`
+#: digests of a run (a backlog of thousands would flood the stats dump), every one is logged.
+DIGESTS_SUMMARIES = "sources/digests/summaries"
+DIGESTS_SUMMARIES_MAX = 500
 
 LINKS_INVALID = "sources/links/invalid"
 LINKS_NEW = "sources/links/new"
@@ -61,6 +66,11 @@ _SITES = "sources/sites/"
 def cited(role: str) -> str:
     """Links cited in the run's digests, by role."""
     return f"sources/links/cited/{role}"
+
+
+def digest_rule(rule: str) -> str:
+    """Digests whose entries were found by this rule (`headings`, `items`, `blocks`, ...)."""
+    return f"sources/digests/rule/{rule}"
 
 
 def not_fetched(why: str) -> str:

@@ -27,7 +27,7 @@ from crawler.digests import DigestError, parse_digest
 from crawler.digests import sources as inputs
 from crawler.extensions import required
 from crawler.extensions.archive import ArchiveExtension
-from crawler.items import DigestRead, FetchOutcome
+from crawler.items import Digest, DigestRead, FetchOutcome, Link, Role
 from crawler.middlewares.warcrecorder import last_hop
 from crawler.outcomes import describe_failure, describe_response
 from crawler.urls import fetch_url
@@ -166,18 +166,44 @@ class SourcesSpider(scrapy.Spider):
             return
         self._inc(stats.DIGESTS_READ)
         self._inc(stats.ENTRIES, len(digest.entries))
-        links = [link for entry in digest.entries for link in entry.links]
+        links = [link for entry in digest.entries for link in entry.links] + digest.links
         for link in links:
             self._inc(stats.cited(link.role))
             if link.error:
                 self._inc(stats.LINKS_INVALID)
-        logger.info("digest %s: %d entries, %d links", source, len(digest.entries), len(links))
+        self._summarize(digest, links)
         yield DigestRead(digest=digest, raw=raw, read_at=time.time(), file_stat=file_stat)
         for link in links:
             if link.link_id and link.canonical_url:
                 request = self.fetch(link.link_id, link.canonical_url)
                 if request is not None:
                     yield request
+
+    def _summarize(self, digest: Digest, links: list[Link]) -> None:
+        """Log and keep (for the run report) what was read: entries, links by role, the rule."""
+        by_role = {str(role): sum(1 for lk in links if lk.role == role) for role in Role}
+        logger.info(
+            "digest %s: %s, %d entries, %d links (%s); %s",
+            digest.source,
+            digest.format,
+            len(digest.entries),
+            len(links),
+            ", ".join(f"{n} {role}" for role, n in by_role.items()),
+            digest.structure,
+        )
+        assert self.crawler.stats is not None
+        self._inc(stats.digest_rule(digest.structure.partition(":")[0] or "unknown"))
+        summary = {
+            "source": digest.source,
+            "format": digest.format,
+            "structure": digest.structure,
+            "entries": len(digest.entries),
+            "links": by_role,
+        }
+        known = self.crawler.stats.get_value(stats.DIGESTS_SUMMARIES) or []
+        if len(known) < stats.DIGESTS_SUMMARIES_MAX:
+            known.append(summary)
+            self.crawler.stats.set_value(stats.DIGESTS_SUMMARIES, known)
 
     # -- cited pages ---------------------------------------------------------------------
     def fetch(self, link_id: str, url: str) -> scrapy.Request | None:

@@ -28,15 +28,21 @@ class ArchiveLocked(ArchiveError):
 
 
 def _me() -> dict[str, Any]:
-    return {"pid": os.getpid(), "host": socket.gethostname(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def _held(path: Path, holders: list[dict[str, Any]]) -> str:
-    names = ", ".join(
-        f"pid {h.get('pid', '?')} on {h.get('host', '?')}, started {h.get('started', '?')}"
-        for h in holders
-    ) or "holder unknown"
+    names = (
+        ", ".join(
+            f"pid {h.get('pid', '?')} on {h.get('host', '?')}, started {h.get('started', '?')}"
+            for h in holders
+        )
+        or "holder unknown"
+    )
     return f"archive {path.parent} is held by another crawl ({names}); wait for it to finish"
 
 

@@ -38,7 +38,7 @@ def citations(root: Path, *, with_text: bool = False) -> Iterator[dict[str, Any]
         digest = atomic.read_json(path)
         if digest is None:
             continue
-        for entry in digest.get("entries", []):
+        for entry in records.citing_entries(digest):  # entry 0: the digest's own links
             for cited in entry.get("links", []):
                 link_id = cited.get("link_id")
                 rec = link(link_id) if link_id else None

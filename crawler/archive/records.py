@@ -20,6 +20,7 @@ from crawler.items import (
     Digest,
     Extracted,
     FetchOutcome,
+    Link,
     Pointer,
     Status,
 )
@@ -107,15 +108,32 @@ def manifest(software: str) -> Record:
 
 # -- digests ---------------------------------------------------------------------------------
 
+#: The entry position that stands for the digest itself: its own links (`links`, role
+#: `digest`) are cited by "entry 0" in `cited_by`, the index and `citations`.
+DIGEST_ENTRY = 0
+
+
+def _link(lk: Link) -> Record:
+    return {
+        "url": lk.url,
+        "role": lk.role,
+        "text": lk.text,
+        "canonical_url": lk.canonical_url,
+        "link_id": lk.link_id,
+        "error": lk.error,
+        "note": lk.note,
+    }
+
 
 def digest(digest: Digest, original: Pointer, read_at: float) -> Record:
-    """digests/<id>.json: the digest, its entries and the links each cites."""
+    """digests/<id>.json: the digest, its entries and the links each cites, its own links."""
     return {
         "schema_version": SCHEMA_VERSION,
         "id": digest.id,
         "source": digest.source,
         "sha256": digest.sha256,
         "format": digest.format,
+        "structure": digest.structure,
         "title": digest.title,
         "date": digest.date,
         "read_at": now_iso(read_at),
@@ -126,28 +144,30 @@ def digest(digest: Digest, original: Pointer, read_at: float) -> Record:
                 "title": e.title,
                 "section": e.section,
                 "labels": e.labels,
-                "links": [
-                    {
-                        "url": lk.url,
-                        "role": lk.role,
-                        "text": lk.text,
-                        "canonical_url": lk.canonical_url,
-                        "link_id": lk.link_id,
-                        "error": lk.error,
-                    }
-                    for lk in e.links
-                ],
+                "links": [_link(lk) for lk in e.links],
             }
             for e in digest.entries
         ],
+        "links": [_link(lk) for lk in digest.links],
     }
 
 
+def citing_entries(record: Record) -> list[Record]:
+    """The entries of a digest record, and for its own links (`links`) the stand-in entry
+    `DIGEST_ENTRY` (no title, no section): every place a digest cites a link from."""
+    entries: list[Record] = list(record.get("entries", []))
+    if record.get("links"):
+        stand_in: Record = {"position": DIGEST_ENTRY, "title": None, "section": None, "labels": []}
+        entries.append(stand_in | {"links": record["links"]})
+    return entries
+
+
 def cited_links(record: Record) -> list[tuple[int, str, str | None]]:
-    """(entry position, URL as cited, link id or None) of every link a digest record cites."""
+    """(entry position, URL as cited, link id or None) of every link a digest record cites;
+    the digest's own links at position `DIGEST_ENTRY`."""
     return [
         (entry["position"], link["url"], link.get("link_id"))
-        for entry in record.get("entries", [])
+        for entry in citing_entries(record)
         for link in entry.get("links", [])
     ]
 

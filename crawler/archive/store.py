@@ -195,8 +195,10 @@ class Archive:
     def record_digest(self, digest: Digest, raw: bytes, read_at: float) -> dict[str, int]:
         """Store a digest: its bytes as a WARC resource, its record, and its link-backs.
 
-        Link records are written before the digest record, so a crash in between leaves the
-        digest unrecorded and the next run simply records it again. Returns counts.
+        The digest's own links (`Digest.links`) are cited by entry `records.DIGEST_ENTRY` (0),
+        as the index's citations key on an integer entry. Link records are written before the
+        digest record, so a crash in between leaves the digest unrecorded and the next run
+        simply records it again. Returns counts.
         """
         pointer = self.warc.write_resource(
             uri=_digest_uri(digest.source),
@@ -212,13 +214,15 @@ class Archive:
             )
         cites: dict[str, list[Record]] = {}
         canonical: dict[str, str] = {}
-        for entry in digest.entries:
-            for link in entry.links:
+        citing = [(e.position, e.links) for e in digest.entries]
+        citing.append((records.DIGEST_ENTRY, digest.links))  # cited by the digest itself
+        for position, links in citing:
+            for link in links:
                 if link.link_id is None or link.canonical_url is None:
                     continue
                 canonical[link.link_id] = link.canonical_url
                 cites.setdefault(link.link_id, []).append(
-                    records.citation(digest.id, entry.position, link.role, link.url)
+                    records.citation(digest.id, position, link.role, link.url)
                 )
         stale: set[str] = set()
         if previous is not None:

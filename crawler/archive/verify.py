@@ -23,15 +23,22 @@ def _schema_problems(kind: str, rel: str, rec: Any) -> list[str]:
             out.append(f"{rel}: field {key!r} has the wrong type")
     if kind == layout.LINKS and rec.get("status") not in records.LINK_STATUSES:
         out.append(f"{rel}: unknown status {rec.get('status')!r}")
-    if kind == layout.ARTICLES and isinstance(rec.get("text"), str) and \
-            rec.get("text_chars") != len(rec["text"]):
+    if (
+        kind == layout.ARTICLES
+        and isinstance(rec.get("text"), str)
+        and rec.get("text_chars") != len(rec["text"])
+    ):
         out.append(f"{rel}: text_chars does not match the text")
     return out
 
 
 def verify(root: Path) -> Iterator[str]:
     """Yield one line per problem: `<file>[:<offset>]: what is wrong`."""
-    found: dict[str, dict[str, dict[str, Any]]] = {layout.DIGESTS: {}, layout.LINKS: {}, layout.ARTICLES: {}}
+    found: dict[str, dict[str, dict[str, Any]]] = {
+        layout.DIGESTS: {},
+        layout.LINKS: {},
+        layout.ARTICLES: {},
+    }
     for kind in found:
         base = root / kind
         pattern = "*.json" if kind == layout.DIGESTS else "*/*.json"
@@ -66,15 +73,17 @@ def verify(root: Path) -> Iterator[str]:
         if where is None:
             yield f"{owner}: original points at missing WARC file {ptr.get('warc')}"
         elif where.get(ptr.get("offset", -1)) != ptr.get("record_id"):
-            yield (f"{owner}: original {ptr.get('warc')}:{ptr.get('offset')} is not record "
-                   f"{ptr.get('record_id')}")
+            yield (
+                f"{owner}: original {ptr.get('warc')}:{ptr.get('offset')} is not record "
+                f"{ptr.get('record_id')}"
+            )
 
     links, articles = found[layout.LINKS], found[layout.ARTICLES]
     cited: dict[str, set[tuple[str, int, str]]] = {}
     for digest_id, digest in found[layout.DIGESTS].items():
         rel = f"digests/{digest_id}.json"
         yield from pointer_problems(rel, digest["original"])
-        for entry in digest["entries"]:
+        for entry in records.citing_entries(digest):  # entry 0: the digest's own links
             for lk in entry.get("links", []):
                 link_id = lk.get("link_id")
                 if not link_id:

@@ -63,7 +63,9 @@ def parse_record(data: bytes) -> tuple[dict[str, str], bytes, list[str]]:
         if bad:
             problems.append(f"WARC-Block-Digest: {bad}")
         if "warc-payload-digest" in headers and headers.get("warc-type") in (
-            "response", "resource", "request"
+            "response",
+            "resource",
+            "request",
         ):
             payload = block
             if headers.get("content-type", "").startswith("application/http"):
