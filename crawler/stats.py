@@ -68,9 +68,21 @@ def cited(role: str) -> str:
     return f"sources/links/cited/{role}"
 
 
+_DIGEST_RULES = "sources/digests/rule/"
+
+
 def digest_rule(rule: str) -> str:
     """Digests whose entries were found by this rule (`headings`, `items`, `blocks`, ...)."""
-    return f"sources/digests/rule/{rule}"
+    return f"{_DIGEST_RULES}{rule}"
+
+
+def digest_rules(stats: Mapping[str, Any]) -> dict[str, int]:
+    """Digests read by each rule, read back from the `digest_rule` keys."""
+    return {
+        key.removeprefix(_DIGEST_RULES): int(value)
+        for key, value in sorted(stats.items())
+        if key.startswith(_DIGEST_RULES)
+    }
 
 
 def not_fetched(why: str) -> str:
