@@ -49,6 +49,14 @@ class Role(StrEnum):
     DIGEST = "digest"  # the digest's own (its page, video versions, credit line): outside any entry
 
 
+class Check(StrEnum):
+    """What `python -m crawler.archive check` found of one detail of a digest entry's summary."""
+
+    FOUND = "found"  # the source text says it (with where)
+    NOT_FOUND = "not found"  # the entry's archived sources have text, and none says it
+    NO_SOURCE_TEXT = "no source text"  # none of the entry's sources is archived with text
+
+
 @dataclass(frozen=True)
 class Pointer:
     """Where one WARC record lies: file (relative to the archive), byte offset, length, id."""
