@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     except SearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.Error) as exc:
+        print(f"error: the search index {index.path} cannot be used: {exc}", file=sys.stderr)
+        return 1
     out = sys.stdout
     for rank, hit in enumerate(hits, args.offset + 1):
         if args.json:
@@ -182,7 +186,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         out.write(f"{result.digest} #{result.position} {result.title}: {figure}{flag}\n")
         missing = [f for f in result.findings if f.verdict == Check.NOT_FOUND]
         if missing:
-            out.write("  not found: " + ", ".join(f.detail.text for f in missing) + "\n")
+            names = dict.fromkeys(f.detail.text for f in missing)
+            out.write("  not found: " + ", ".join(names) + "\n")
         if share is None and result.findings:
             statuses = sorted({s.status for s in result.sources})
             out.write(f"  sources: {', '.join(statuses)}\n")

@@ -166,7 +166,7 @@ def structure(root: Path, pointer: dict[str, Any] | None) -> dict[str, str]:
             continue
         tag = str(element.tag)
         if tag.startswith("h"):
-            marks[text] = "#" * min(6, int(tag[1]) + 1) + " "  # the title is the one `# `
+            marks[text] = "#" * max(2, int(tag[1])) + " "  # the title is the one `# `
         elif tag == "li":
             marks[text] = "- "
         else:

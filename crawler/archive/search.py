@@ -293,7 +293,7 @@ class SearchIndex:
     def _clear(db: sqlite3.Connection) -> None:
         for table in ("files", "dirs", "digests", "entries", "cites", "links", "docs"):
             db.execute(f"DELETE FROM {table}")
-        db.execute("INSERT INTO fts(fts) VALUES ('delete-all')")
+        db.execute("DELETE FROM fts")
         db.execute("INSERT INTO short(short) VALUES ('delete-all')")
 
     @contextlib.contextmanager
