@@ -70,6 +70,7 @@ _PREFIX_SIGNS = ("us$", "hk$", "$", "¥", "￥", "€", "£", "usd", "rmb", "cny
 #: Units a number is counted in, with the words that mean the same.
 _UNIT_WORDS = (
     "个百分点",
+    "个月",
     "小时",
     "分钟",
     "毫秒",
@@ -169,13 +170,13 @@ _NUMBER = re.compile(
     r"(\s?(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千"
     r"|(?:thousand|million|billion|trillion|bn)(?![a-z])|[kmbt](?![a-z])))?"
 )
-_PERCENT = re.compile(r"\s?(?:%|percent\b|个百分点|pp\b)")
+_PERCENT = re.compile(r"\s?(?:%|percent\b)")
 _RANGE = re.compile(r"\s?(?:-|~|–|—|至|到|to)\s?")
 _UNIT = re.compile(
     r"\s?(?:("
-    + "|".join(re.escape(u) for u in _UNIT_WORDS)
+    + "|".join(re.escape(u) for u in sorted(_UNIT_WORDS, key=len, reverse=True))
     + r")|("
-    + "|".join(re.escape(u) for u in _LATIN_UNITS)
+    + "|".join(re.escape(u) for u in sorted(_LATIN_UNITS, key=len, reverse=True))
     + r")(?![a-z]))"
 )
 _CURRENCY_AFTER = re.compile(
@@ -202,9 +203,12 @@ def _read_number(text: str, match: re.Match[str]) -> Number:
     whole, fraction, multiplier = match.group(1), match.group(2), match.group(3)
     factor = _MULTIPLIERS[multiplier.strip()] if multiplier else 1.0
     value = float(whole.replace(",", "") + (fraction or "")) * factor
-    end = match.end()
-    before = text[max(0, match.start() - 4) : match.start()].rstrip()
-    currency = next((_CURRENCY_OF[s] for s in _PREFIX_SIGNS if before.endswith(s)), None)
+    start, end = match.start(), match.end()
+    before = text[max(0, start - 4) : start]
+    sign = next((s for s in _PREFIX_SIGNS if before.rstrip().endswith(s)), None)
+    currency = _CURRENCY_OF[sign] if sign else None
+    if sign:
+        start = start - (len(before) - len(before.rstrip())) - len(sign)
     percent = False
     unit = None
     found = _PERCENT.match(text, end)
@@ -222,7 +226,7 @@ def _read_number(text: str, match: re.Match[str]) -> Number:
                 end = named.end()
     return Number(
         value,
-        match.start(),
+        start,
         end,
         unit=unit,
         currency=currency,
@@ -356,6 +360,8 @@ def _name_ok(name: str) -> bool:
     tokens = _TOKEN.findall(name)
     letters = "".join(t for t in tokens if t.isalpha())
     if len(letters) < 2 or name in GENERIC or _SEPARATORS.sub(" ", name) in GENERIC:
+        return False
+    if name in _LATIN_UNITS:  # 512 TOPS, 1.54 FID: the unit of a number
         return False
     return not all(t in GENERIC or t.isdigit() or len(t) == 1 for t in tokens)
 

@@ -88,10 +88,11 @@ def plain(text: str) -> str:
 
 
 def _is_field(content: str) -> bool:
-    """A line of labelled fields with short values (`**来源**: 机器之心 | **时间**: ...`).
+    """A line of labelled fields (`**来源**: 机器之心 | **时间**: ...`): every label a field's
+    (`FIELD_LABELS`) with a short value, or every value nothing but links and tags.
 
     A field's links are its value's labels (来源: [机器之心](url) 、 [量子位](url)), and so are
-    bracketed tags (标签: [多模态] [图像生成]): neither counts towards a value's length.
+    bracketed tags (标签: [多模态] [图像生成]).
     """
     bare = _BARE_URL.sub("", _LINK.sub("", content))
     labels = list(_LABEL.finditer(bare))
@@ -102,7 +103,17 @@ def _is_field(content: str) -> bool:
         plain(_TAGS.sub("", bare[m.end() : end])).strip(" |｜、,，;；/")
         for m, end in zip(labels, ends, strict=True)
     ]
-    return all(len(v) <= FIELD_VALUE_MAX for v in values)
+    if not any(values):
+        return True
+    names = [key(m.group(1) or m.group(2) or "") for m in labels]
+    return all(n in FIELD_LABELS for n in names) and all(len(v) <= FIELD_VALUE_MAX for v in values)
+
+
+#: Labels of a digest's fields about an entry (not what its source says).
+_FIELD_WORDS = """来源 分类 时间 日期 标签 价值 链接 原文 原文链接 作者 出处
+发布时间 发布日期 评分 类别 栏目 关键词 推荐指数 阅读时间
+tags tag source sources link links date category author via"""
+FIELD_LABELS = frozenset(key(w) for w in _FIELD_WORDS.split())
 
 
 def _body_line(line: str) -> str:
@@ -113,6 +124,8 @@ def _body_line(line: str) -> str:
     content = heading.group(2) if heading else _PREFIX.sub("", line, count=1)
     if _is_field(content):
         return ""
+    if not re.search(r"\w", _BARE_URL.sub("", _LINK.sub("", content))):
+        return ""  # links alone ([原文](url), - [GitHub](url))
     content = _LEAD_LABEL.sub("", content, count=1)  # **核心洞察：** long text
     text = plain(content)
     return text if len(key(text)) > 1 else ""
@@ -223,6 +236,18 @@ def _anchors(doc: _Lines, entries: list[dict[str, Any]]) -> list[int | None]:
         if best >= 0:
             last[k] = best
             bound = best
+    # a later entry's URL written above an entry's last line marks an overview (a table of
+    # contents) there: the entry's anchor lies below it
+    floors: list[int] = [-1] * len(entries)
+    later: list[int] = []
+    for k in range(len(entries) - 1, -1, -1):
+        end = last[k]
+        if end is not None:
+            at = bisect.bisect_left(later, end) - 1
+            floors[k] = later[at] if at >= 0 else -1
+        for lines in occurrences[k]:
+            for line in lines:
+                bisect.insort(later, line)
     anchors: list[int | None] = []
     previous = -1
     for k, end in enumerate(last):
@@ -230,8 +255,9 @@ def _anchors(doc: _Lines, entries: list[dict[str, Any]]) -> list[int | None]:
             anchors.append(None)
             continue
         first = end
+        floor = max(previous, floors[k])
         for lines in occurrences[k]:
-            at = bisect.bisect_right(lines, previous)
+            at = bisect.bisect_right(lines, floor)
             if at < len(lines) and lines[at] <= end:
                 first = min(first, lines[at])
         anchors.append(first)
@@ -256,15 +282,19 @@ def parts(text: str, entries: list[dict[str, Any]]) -> list[tuple[int, int] | No
             continue
         title_key = key(str(entry.get("title") or ""))
         start = anchor
+        line_with_title = None  # a line that repeats the title, if no heading carries it
         for i in range(anchor, max(previous, anchor - TITLE_REACH), -1):
             if i in doc.skip:
                 break
+            heading = _level(doc.lines[i]) is not None
             if _has_title(doc.lines[i], title_key):
-                start = i
-                break
-            if i < anchor and (_level(doc.lines[i]) or _BREAK.match(doc.lines[i])):
+                if heading:
+                    line_with_title = i
+                    break
+                line_with_title = i if line_with_title is None else line_with_title
+            elif i < anchor and (heading or _BREAK.match(doc.lines[i])):
                 break  # a heading that is not its title: the entry starts below it
-        starts.append(start)
+        starts.append(line_with_title if line_with_title is not None else start)
         previous = anchor
     found: list[tuple[int, int] | None] = []
     for k, first in enumerate(starts):
