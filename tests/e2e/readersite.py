@@ -64,8 +64,8 @@ class ReaderSite:
 
 def serve(server: Any) -> tuple[str, str]:
     """Put the pages on the loopback server; (127.0.0.1 base, localhost base)."""
-    base = server.url_for("").rstrip("/")
-    local = base.replace("127.0.0.1", "localhost")
+    base = f"http://127.0.0.1:{server.port}"
+    local = f"http://localhost:{server.port}"
     server.expect_request("/robots.txt").respond_with_data("User-agent: *\nAllow: /\n")
     page = WECHAT_FIXTURE.read_text(encoding="utf-8").replace(
         "https://mmbiz.qpic.cn/", f"{base}/img/"

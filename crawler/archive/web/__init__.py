@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -262,9 +263,13 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8000, pywb: str | 
         )
     app = create_app(root, pywb=pywb)
     try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))  # werkzeug exits on its own words when it cannot
         server = make_server(host, port, app, threaded=True)
-    except OSError as exc:
-        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+    except (OSError, SystemExit) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "address in use"
+        print(f"error: cannot listen on {host}:{port}: {why}", file=sys.stderr)
         return 2
     shown = f"[{host}]" if ":" in host else host
     print(f"reading {root} at http://{shown}:{server.server_port}/ (Ctrl-C stops)", flush=True)
