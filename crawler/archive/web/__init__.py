@@ -81,7 +81,14 @@ def create_app(root: Path, *, pywb: str | None = None, refresh: bool = True) -> 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:
         code = exc.code or 500
-        return render_template("error.html", code=code, message=exc.description), code
+        message = exc.description
+        if message == type(exc).description:  # werkzeug's own words: say what was asked
+            shown = request.path if len(request.path) <= 200 else request.path[:200] + "…"
+            message = {
+                404: f"Nothing in this archive is at {shown}.",
+                405: f"{request.method} is not allowed: the reader is read-only.",
+            }.get(code, message)
+        return render_template("error.html", code=code, message=message), code
 
     @app.errorhandler(Exception)
     def any_error(exc: Exception) -> tuple[str, int]:
