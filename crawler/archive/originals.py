@@ -21,7 +21,7 @@ from crawler.archive.warcread import parse_record
 MAX_MEMBER = 80 * 1024 * 1024
 MAX_RECORD = 160 * 1024 * 1024
 
-_WARC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}\.warc(?:\.gz)?$")
+_WARC_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,200}\.warc(?:\.gz)?$")
 
 
 class OriginalError(ValueError):
@@ -87,6 +87,8 @@ def read(root: Path, pointer: dict[str, Any]) -> Original:
         raise OriginalError(f"{name_of(pointer)}@{offset}: not a gzip member ({exc})") from exc
     if inflater.unconsumed_tail:
         raise OriginalError(f"{name_of(pointer)}@{offset}: record larger than {MAX_RECORD}")
+    if not inflater.eof:
+        raise OriginalError(f"{name_of(pointer)}@{offset}: the gzip member is cut off")
     headers, block, problems = parse_record(data)
     if problems:
         raise OriginalError(f"{name_of(pointer)}@{offset}: {'; '.join(problems)}")
