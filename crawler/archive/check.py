@@ -139,8 +139,16 @@ def _excerpt(text: str, start: int, end: int) -> str:
 
 
 def source_text(article: dict[str, Any]) -> str:
-    """The text a summary is checked against: title, description, text (one per line)."""
-    parts = (article.get("title"), article.get("description"), article.get("text"))
+    """The text a summary is checked against: title, author, account, description, text (one
+    per line): a summary naming a paper's authors or an article's account is checked too."""
+    extra = article.get("extra") if isinstance(article.get("extra"), dict) else {}
+    parts = (
+        article.get("title"),
+        article.get("author"),
+        (extra or {}).get("account"),
+        article.get("description"),
+        article.get("text"),
+    )
     return "\n".join(p for p in parts if isinstance(p, str) and p.strip())
 
 

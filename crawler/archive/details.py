@@ -25,11 +25,13 @@ from typing import Any
 #: so that places found in a normalised text are places in the original.
 _WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0xFFE5: 0xA5}
 _LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+#: Both at once, each character mapped to its final form.
+_FOLD = {c: _LOWER.get(t, t) for c, t in _WIDTH.items()} | _LOWER
 
 
 def normalise(text: str) -> str:
     """Half-width, ASCII lower-case; the same length as `text` (places carry over)."""
-    return text.translate(_WIDTH).translate(_LOWER)
+    return text.translate(_FOLD)
 
 
 # -- numbers ---------------------------------------------------------------------------------
@@ -67,6 +69,7 @@ _CURRENCIES = {
 }
 _CURRENCY_OF = {word: cur for cur, words in _CURRENCIES.items() for word in words}
 _PREFIX_SIGNS = ("us$", "hk$", "$", "¥", "￥", "€", "£", "usd", "rmb", "cny", "eur")
+_SIGN_ENDS = frozenset(s[-1] for s in _PREFIX_SIGNS)
 #: Units a number is counted in, with the words that mean the same.
 _UNIT_WORDS = (
     "个百分点",
@@ -167,7 +170,7 @@ _SAME_UNIT = {"名": "人", "位": "人", "x": "倍", "×": "倍", "token": "tok
 
 _NUMBER = re.compile(
     r"(?<![a-z0-9.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?"
-    r"(\s?(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千"
+    r"(\s?[多余]?(?:万亿|千亿|百亿|十亿|亿|千万|百万|十万|万|千"
     r"|(?:thousand|million|billion|trillion|bn)(?![a-z])|[kmbt](?![a-z])))?"
 )
 _PERCENT = re.compile(r"\s?(?:%|percent\b)")
@@ -201,14 +204,17 @@ class Number:
 def _read_number(text: str, match: re.Match[str]) -> Number:
     """The number at `match` in a normalised text, with its multiplier, unit and currency."""
     whole, fraction, multiplier = match.group(1), match.group(2), match.group(3)
-    factor = _MULTIPLIERS[multiplier.strip()] if multiplier else 1.0
+    factor = _MULTIPLIERS[multiplier.strip().lstrip("多余")] if multiplier else 1.0
     value = float(whole.replace(",", "") + (fraction or "")) * factor
     start, end = match.start(), match.end()
     before = text[max(0, start - 4) : start]
-    sign = next((s for s in _PREFIX_SIGNS if before.rstrip().endswith(s)), None)
+    kept = before.rstrip()
+    sign = None
+    if kept and kept[-1] in _SIGN_ENDS:
+        sign = next((s for s in _PREFIX_SIGNS if kept.endswith(s)), None)
     currency = _CURRENCY_OF[sign] if sign else None
     if sign:
-        start = start - (len(before) - len(before.rstrip())) - len(sign)
+        start = start - (len(before) - len(kept)) - len(sign)
     percent = False
     unit = None
     found = _PERCENT.match(text, end)
