@@ -154,9 +154,8 @@ def sample_digests() -> None:
     if not folder.is_dir():
         return
     print("\nsample digests (no saved sources: what would be checked)")
-    print(
-        "| digest | entries | with a summary | details | by kind |\n| --- | ---: | ---: | ---: | --- |"
-    )
+    print("| digest | entries | with a summary | details | by kind |")
+    print("| --- | ---: | ---: | ---: | --- |")
     for path in sorted(folder.glob("*.md")):
         raw = path.read_bytes()
         entries = [asdict(e) for e in parse_digest(raw, str(path)).entries]
