@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from scrapy.settings import BaseSettings
 
 from crawler.netsafety import Allowlist
+from crawler.throttle import Schedule
 
 
 class ConfigError(ValueError):
@@ -77,6 +78,11 @@ class Config:
     redis_url: str
     distributed_run: str
     redis_keys_ttl: int
+    recheck_per_run: int
+    recheck_budget: int
+    recheck_site_share: float
+    recheck_schedule: Schedule
+    recheck_confirm_after: float
     run_report_enabled: bool
     remote_control_enabled: bool
     telnetconsole_enabled: bool
@@ -250,6 +256,45 @@ def _choice(options: tuple[str, ...]) -> Parser:
     return parse
 
 
+#: A duration: a number and a unit (s, m, h, d, w); a bare number is seconds.
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw]?)$")
+_UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+_SCHEDULE_EXPECTED = (
+    "re-check intervals by age, such as '1d until 7d, 7d until 90d, 30d' (each 'EVERY until "
+    "AGE' with growing ages, the last 'EVERY' alone; units s, m, h, d, w)"
+)
+
+
+def _duration(text: str) -> float:
+    match = _DURATION.match(text.strip().lower())
+    if match is None:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def _schedule(name: str, value: Any) -> Schedule:
+    """RECHECK_SCHEDULE: "EVERY until AGE, ..., EVERY" (or a list of those parts)."""
+    if isinstance(value, list | tuple) and not all(isinstance(p, str) for p in value):
+        raise _fail(name, value, _SCHEDULE_EXPECTED)
+    parts = _strings(name, value)
+    rules: list[tuple[float | None, float]] = []
+    try:
+        for n, part in enumerate(parts):
+            every, _, until = (x.strip() for x in str(part).lower().partition(" until "))
+            last = n == len(parts) - 1
+            if last == bool(until):
+                raise ValueError(part)
+            limit = _duration(until) if until else None
+            if limit is not None and rules and limit <= (rules[-1][0] or 0):
+                raise ValueError(part)
+            rules.append((limit, _duration(every)))
+    except ValueError:
+        raise _fail(name, value, _SCHEDULE_EXPECTED) from None
+    if not rules:
+        raise _fail(name, value, _SCHEDULE_EXPECTED)
+    return tuple(rules)
+
+
 Parser = Callable[[str, Any], Any]
 _LEVEL_NUMBERS = (10, 20, 30, 40, 50)
 
@@ -296,6 +341,14 @@ PROJECT: dict[str, tuple[str, Parser]] = {
     "REDIS_URL": ("redis_url", _url(("redis", "rediss", "unix"), empty=True)),
     "DISTRIBUTED_RUN": ("distributed_run", _run_name),
     "REDIS_KEYS_TTL": ("redis_keys_ttl", _COUNT),
+    "RECHECK_PER_RUN": ("recheck_per_run", _COUNT),
+    "RECHECK_BUDGET": ("recheck_budget", _COUNT),
+    "RECHECK_SITE_SHARE": (
+        "recheck_site_share",
+        _number(float, 1e-6, 1, "a share above 0, at most 1"),
+    ),
+    "RECHECK_SCHEDULE": ("recheck_schedule", _schedule),
+    "RECHECK_CONFIRM_AFTER": ("recheck_confirm_after", _SECONDS),
     "RUN_REPORT_ENABLED": ("run_report_enabled", _bool),
     "REMOTE_CONTROL_ENABLED": ("remote_control_enabled", _bool),
     "TELNETCONSOLE_ENABLED": ("telnetconsole_enabled", _bool),

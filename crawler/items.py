@@ -48,6 +48,15 @@ class Role(StrEnum):
     RELATED = "related"  # related resources: GitHub, papers, project pages
 
 
+class Observed(StrEnum):
+    """What one re-check of an archived link saw (ARCHIVE.md, *Re-checks*)."""
+
+    UNCHANGED = "unchanged"  # 304 to a conditional request, the same body or the same text
+    CHANGED = "changed"  # another text: a new capture and a new article version
+    GONE = "gone"  # 404/410/451, or the site's own page saying it was deleted or removed
+    UNREACHABLE = "unreachable"  # no answer, 5xx, blocked, refused: says nothing of deletion
+
+
 @dataclass(frozen=True)
 class Pointer:
     """Where one WARC record lies: file (relative to the archive), byte offset, length, id."""
@@ -134,6 +143,23 @@ class DigestRead:
 
 
 @dataclass
+class Observation:
+    """What one re-check of an archived link observed, as the archive recorded it."""
+
+    link_id: str
+    canonical_url: str
+    outcome: Observed
+    checked_at: float  # Unix time
+    http_status: int | None = None
+    reason: str | None = None  # why, for gone and unreachable
+    original: Pointer | None = None  # the response record of what was served (the evidence)
+    body_sha256: str | None = None  # of the decoded body served (None for a 304)
+    version: int | None = None  # the link's version it saw (1: the capture the digest cited)
+    alive: bool | None = None  # the link's state after it (None: not known)
+    next_check: float | None = None  # Unix time of the link's next re-check
+
+
+@dataclass
 class FetchOutcome:
     """How the fetch of one cited link ended, with what was served and what was read from it."""
 
@@ -150,6 +176,8 @@ class FetchOutcome:
     fetched_at: float | None = None
     ip: str | None = None
     redirects: list[str] = field(default_factory=list)
+    recheck: bool = False  # a re-check of an archived link (recorded as an Observation)
+    conditional: bool = False  # ... sent with If-None-Match / If-Modified-Since
     original: Pointer | None = None  # the last hop's response record
     extracted: Extracted | None = None
     body_sha256: str | None = None

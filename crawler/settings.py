@@ -93,6 +93,24 @@ DISTRIBUTED_RUN = ""
 REDIS_KEYS_TTL = 3 * 24 * 3600
 ADDONS = {"crawler.extensions.distributed.DistributedAddon": 0}
 
+# --- re-checks: is an archived page still there? (README, *Link rot*) -------------------------
+# A normal crawl re-checks up to this many archived links whose next check is due, after its
+# new links (0: none). `-a recheck=due` runs re-checks only, up to RECHECK_BUDGET of them;
+# `-a recheck=off` none.
+RECHECK_PER_RUN = 100
+RECHECK_BUDGET = 1000
+# At most this share of a run's re-checks go to one site (at least one), so that one site's
+# backlog neither fills the run nor keeps its politeness delays busy all night.
+RECHECK_SITE_SHARE = 0.5
+# How often a link is checked again, by its age (time since it was first cited): "EVERY until
+# AGE, ..., EVERY" (units s, m, h, d, w). Daily in the first week, weekly to three months,
+# monthly after.
+RECHECK_SCHEDULE = "1d until 7d, 7d until 90d, 30d"
+# A 404/410 (which a site's hiccup can answer too) marks a page gone only when a second check
+# at least this many seconds later sees it absent again; a site's own "deleted" page (WeChat's
+# 该内容已被发布者删除) is enough once.
+RECHECK_CONFIRM_AFTER = 6 * 3600
+
 # --- politeness ---------------------------------------------------------------------------
 USER_AGENT = f"sources/{__version__} (+{CONTACT_URL})"
 ROBOTSTXT_OBEY = True
@@ -196,6 +214,9 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     # 200-299: clean what was read
     "pipelines.normalize.NormalizePipeline": 200,
+    # 250-299: re-checks of archived links: what each observed, recorded as an observation
+    # (they end here: what follows is for first fetches)
+    "pipelines.recheck.RecheckPipeline": 250,
     # 300-399: decide what is new
     "pipelines.dedupe.DedupePipeline": 300,
     # 400-499: decide what each fetch ends as

@@ -28,6 +28,16 @@ LINKS_DUPLICATE_IN_RUN = "sources/links/duplicate_in_run"
 #: Why a cited link was not fetched: its status, or `ALIAS` (another link names the page).
 ALIAS = "alias"
 
+#: Re-checks of archived links: due when the run began, requested (within the budget), sent
+#: with validators, answered 304, left for a later run by RECHECK_SITE_SHARE, and those whose
+#: answer counts in the error rate (failed: network and server errors); by outcome `recheck`.
+RECHECKS_DUE = "sources/rechecks/due"
+RECHECKS_SCHEDULED = "sources/rechecks/scheduled"
+RECHECKS_CONDITIONAL = "sources/rechecks/conditional"
+RECHECKS_NOT_MODIFIED = "sources/rechecks/not_modified"
+RECHECKS_OVER_SITE_SHARE = "sources/rechecks/over_site_share"
+RECHECKS_FAILED = "sources/rechecks/failed"
+
 DROPPED_ALREADY_ARCHIVED = "sources/dropped/already_archived"
 NORMALIZE_UNPARSED_DATE = "sources/normalize/unparsed_date"
 ATTACHMENTS_SCHEDULED = "sources/attachments/scheduled"
@@ -66,6 +76,12 @@ def cited(role: str) -> str:
 def not_fetched(why: str) -> str:
     """A cited link not fetched: its status (archived, gone, ...) or `ALIAS`."""
     return f"sources/links/skipped/{why}"
+
+
+def recheck(name: str) -> str:
+    """Re-checks that observed this outcome (unchanged, changed, gone, unreachable), or the
+    re-check count `name` of the RECHECKS_* keys above (due, scheduled, ...)."""
+    return f"sources/rechecks/{name}"
 
 
 def outcome(status: str) -> str:
