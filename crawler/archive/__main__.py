@@ -74,6 +74,15 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rot(args: argparse.Namespace) -> int:
+    """Per site: links cited, re-checked, still there, changed, gone, unreachable."""
+    from crawler.archive import rot
+
+    rows = rot.table(_root(args.archive))
+    (rot.write_json if args.json else rot.write_table)(rows, sys.stdout)
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from crawler.archive.verify import verify
 
@@ -105,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dry-run", action="store_true", help="say what it would do; change nothing")
     p.add_argument("--prune", action="store_true", help="delete what nothing cites any more")
     p.set_defaults(func=cmd_forget)
+    p = sub.add_parser(
+        "rot",
+        help="per site: links cited, re-checked, still there, changed, gone, unreachable, "
+        "median days from citation to the first observed absence",
+    )
+    p.add_argument("archive", nargs="?", default="archive")
+    p.add_argument("--json", action="store_true", help="one JSON line per site")
+    p.set_defaults(func=cmd_rot)
     p = sub.add_parser("verify", help="check every WARC record, JSON file and link-back")
     p.add_argument("archive", nargs="?", default="archive")
     p.set_defaults(func=cmd_verify)

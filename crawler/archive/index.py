@@ -40,6 +40,28 @@ CREATE TABLE IF NOT EXISTS citations(
 CREATE INDEX IF NOT EXISTS citations_link ON citations(link_id);
 """
 
+#: When each archived link is to be checked again (`next_check` of its record) and the interval
+#: its schedule gave (`every`, seconds). The one rule of what is due for a re-check is
+#: `next_check <= now`; the most overdue for its interval come first (`_LATENESS`). A separate
+#: table, so that writing a link's row (INSERT OR REPLACE) never loses it; an older index gets
+#: it on opening.
+_CHECKS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checks(
+    link_id TEXT PRIMARY KEY, next_check REAL NOT NULL, every REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS checks_due ON checks(next_check);
+"""
+#: `meta` key set once the index has its re-check times.
+CHECKS_KEY = "checks"
+#: How late a due re-check is, in intervals of its own schedule (parameter: now). When more are
+#: due than a run may make, a link checked daily that is a day late goes before one checked
+#: monthly that is a week late: under a short budget every link's interval stretches alike.
+_LATENESS = "((? - c.next_check) / max(c.every, 1.0))"
+#: The interval given to links that an older index (or a record of an older crawler) holds
+#: without a re-check time: they are due from then on, as old links (monthly).
+OLD_LINK_EVERY = 30 * 86400.0
+#: Due re-checks read at a time.
+CHECKS_PAGE = 2000
+
 #: The one rule of what is due: not in a final state (FINAL), attempts left, no next attempt
 #: ahead. `{status}` is the status test; parameters: its values, max attempts, now.
 _DUE = "({status} AND attempts < ? AND (next_attempt IS NULL OR next_attempt <= ?))"
@@ -101,6 +123,7 @@ class Index:
                     db.executescript(_SCHEMA)
                     self.db = db
                     self._install_tally()
+                    self._install_checks()
                     return db
                 except sqlite3.OperationalError as exc:
                     db.close()
@@ -121,6 +144,27 @@ class Index:
         with self.transaction():
             if not tally.installed(self.db):  # another process of a distributed run did it
                 tally.install(self.db)
+
+    def _install_checks(self) -> None:
+        """Give an index made by an older crawler its re-check times (once): every archived
+        link is due (it was never re-checked); `reindex` takes them from the records."""
+        self.db.executescript(_CHECKS_SCHEMA)
+        if self._meta(CHECKS_KEY) is not None:
+            return
+        with self.transaction():
+            if self._meta(CHECKS_KEY) is None:  # another process of a distributed run did it
+                self.db.execute(
+                    "INSERT OR IGNORE INTO checks(link_id, next_check, every) "
+                    "SELECT id, ?, ? FROM links WHERE status = 'archived' AND article IS NOT NULL",
+                    (time.time(), OLD_LINK_EVERY),
+                )
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (CHECKS_KEY,)
+                )
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def close(self) -> None:
         self.db.close()
@@ -224,6 +268,55 @@ class Index:
                 yield link_id, url
             last = rows[-1][0]
 
+    # -- re-checks ---------------------------------------------------------------------
+    def put_check(self, link_id: str, next_check: float | None, every: float = 86400.0) -> None:
+        """When a link is checked again (None: never), `every` seconds after the last time."""
+        if next_check is None:
+            self.db.execute("DELETE FROM checks WHERE link_id=?", (link_id,))
+            return
+        self.db.execute(
+            "INSERT OR REPLACE INTO checks(link_id, next_check, every) VALUES (?,?,?)",
+            (link_id, next_check, every),
+        )
+
+    def next_check(self, link_id: str) -> float | None:
+        row = self.db.execute(
+            "SELECT next_check FROM checks WHERE link_id=?", (link_id,)
+        ).fetchone()
+        return None if row is None else float(row[0])
+
+    def due_checks(self, now: float) -> Iterator[tuple[str, str]]:
+        """Archived links whose next re-check is due, the most overdue for its interval first
+        (`_LATENESS`): (id, canonical_url).
+
+        The due rows are found through `checks_due` and read in pages: the cost is the due
+        links', not the archive's. A row written meanwhile (a link just checked) moves past
+        `now` and is not read again.
+        """
+        query = (
+            f"SELECT c.link_id, l.canonical_url, {_LATENESS} AS late FROM checks c "
+            "JOIN links l ON l.id = c.link_id "
+            "WHERE c.next_check <= ? AND l.status = 'archived' "
+            f"AND ({_LATENESS} < ? OR ({_LATENESS} = ? AND c.link_id > ?)) "
+            "ORDER BY late DESC, c.link_id LIMIT ?"
+        )
+        last: tuple[float, str] = (float("inf"), "")
+        while rows := self.db.execute(
+            query, (now, now, now, last[0], now, last[0], last[1], CHECKS_PAGE)
+        ).fetchall():
+            for link_id, url, _ in rows:
+                yield link_id, url
+            last = (float(rows[-1][2]), rows[-1][0])
+
+    def count_due_checks(self, now: float) -> int:
+        """How many links are due for a re-check now (counted through `checks_due`)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM checks c JOIN links l ON l.id = c.link_id "
+            "WHERE c.next_check <= ? AND l.status = 'archived'",
+            (now,),
+        ).fetchone()
+        return int(row[0])
+
     def citation_tally(self) -> dict[str, Any]:
         """What `citations` would print, counted (`crawler.archive.tally.read`)."""
         return tally.read(self.db)
@@ -279,6 +372,7 @@ class Index:
         """Forget a link: its row and the aliases that lead to it."""
         self.db.execute("DELETE FROM aliases WHERE link_id=?", (link_id,))
         self.db.execute("DELETE FROM links WHERE id=?", (link_id,))
+        self.db.execute("DELETE FROM checks WHERE link_id=?", (link_id,))
 
     def drop_article(self, article_id: str) -> None:
         self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
@@ -299,6 +393,7 @@ class Index:
         tables = ("digests", "links", "aliases", "articles", "citations", "link_tally", "tally")
         for table in tables:
             self.db.execute(f"DELETE FROM {table}")
+        self.db.execute("DELETE FROM checks")  # re-check times: rebuilt from the link records
         if self._in_transaction:
             self._count_at_commit = True
         else:  # a transaction begun by hand: no commit of ours to count at

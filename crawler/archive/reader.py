@@ -42,6 +42,7 @@ def citations(root: Path, *, with_text: bool = False) -> Iterator[dict[str, Any]
             for cited in entry.get("links", []):
                 link_id = cited.get("link_id")
                 rec = link(link_id) if link_id else None
+                same = link(rec["same_as"]) if rec is not None and rec.get("same_as") else None
                 art_id: str | None = rec.get("article") if rec is not None else None
                 art = article(art_id) if art_id else None
                 link_rel = layout.relative(root, layout.link_path(root, link_id)) if rec else None
@@ -51,5 +52,13 @@ def citations(root: Path, *, with_text: bool = False) -> Iterator[dict[str, Any]
                     else None
                 )
                 yield records.citation_row(
-                    digest, entry, cited, rec, link_rel, art, art_rel, with_text=with_text
+                    digest,
+                    entry,
+                    cited,
+                    rec,
+                    link_rel,
+                    art,
+                    art_rel,
+                    with_text=with_text,
+                    same_page=same,
                 )

@@ -14,27 +14,38 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from crawler import __version__
+from crawler import __version__, throttle
 from crawler.archive import atomic, layout, records, recovery, reindex
 from crawler.archive.index import Index
 from crawler.archive.lock import ArchiveError, ArchiveLock
 from crawler.archive.records import Record
 from crawler.archive.warc import WarcWriter
-from crawler.items import AttachmentOutcome, Digest, FetchOutcome, Status
+from crawler.items import AttachmentOutcome, Digest, FetchOutcome, Observation, Observed, Status
 
 logger = logging.getLogger(__name__)
 
 #: What `link_due` answers for a link that another link names the same page as.
 ALIAS = "alias"
 
+#: Seconds a due re-check of a link that nothing cites any more is put off (a week).
+_PUT_OFF = 7 * 86400.0
+
 
 def sha256_hex(data: bytes | str) -> str:
     """Hex sha256 of bytes, or of a string's UTF-8."""
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def content_id(text: str, body_sha256: str) -> str:
+    """The id of an article with this text (of its body, when it has no text)."""
+    return sha256_hex(text)[:32] if text.strip() else body_sha256[:32]
+
 
 
 class Archive:
@@ -48,8 +59,12 @@ class Archive:
         max_attempts: int = 5,
         info: dict[str, Any] | None = None,
         shared: bool = False,
+        recheck_schedule: throttle.Schedule = throttle.DEFAULT_SCHEDULE,
+        confirm_after: float = 6 * 3600.0,
     ):
         self.root = Path(root)
+        self.recheck_schedule = recheck_schedule  # RECHECK_SCHEDULE
+        self.confirm_after = confirm_after  # RECHECK_CONFIRM_AFTER
         self.shared = shared  # one of several processes of a distributed run
         self.warc_max_bytes = warc_max_bytes
         self.max_attempts = max_attempts
@@ -287,6 +302,9 @@ class Archive:
         with self._exclusive(path):
             record = atomic.read_json(path) or records.new_link(item.link_id, item.canonical_url)
             records.outcome(record, item, status, article_id)
+            if article_id is not None:  # archived: re-checked on RECHECK_SCHEDULE from now on
+                when, every = self._next_check(record, time.time())
+                record[records.NEXT_CHECK] = when
             atomic.write_json(path, record)
         with self.index.transaction():
             self.index.put_link(
@@ -299,6 +317,8 @@ class Archive:
             )
             for url in item.aliases:
                 self.index.put_alias(url, item.link_id)
+            if article_id is not None:
+                self.index.put_check(item.link_id, when, every)
         return article_id
 
     def _store_article(self, item: FetchOutcome) -> str:
@@ -308,7 +328,7 @@ class Archive:
         text = records.article_text(item.extracted)
         article_id = self.index.article_by_body(body_sha256) if body_sha256 else None
         if article_id is None:
-            article_id = sha256_hex(text)[:32] if text.strip() else body_sha256[:32]
+            article_id = content_id(text, body_sha256)
         path = layout.article_path(self.root, article_id)
         with self._exclusive(path):
             record = atomic.read_json(path)
@@ -353,6 +373,158 @@ class Archive:
                 return
             record.setdefault("attachments", {})[item.url] = records.attachment(item)
             atomic.write_json(path, record)
+
+    # -- re-checks: is an archived page still there? -------------------------------------
+    def _next_check(self, record: Record, now: float) -> tuple[float, float]:
+        """(when, interval): when a link checked `now` is checked next, on RECHECK_SCHEDULE by
+        its age, or after RECHECK_CONFIRM_AFTER while an absence it showed waits to be
+        confirmed."""
+        if records.awaits_confirmation(record):
+            every = self.confirm_after
+        else:
+            cited = records.parse_time(record.get("first_seen"))
+            age = 0.0 if cited is None else max(0.0, now - cited)
+            every = throttle.check_interval(age, self.recheck_schedule)
+        return now + every, every
+
+    def rechecks_due(self, now: float | None = None) -> int:
+        """How many archived links are due for a re-check now."""
+        return self.index.count_due_checks(time.time() if now is None else now)
+
+    def due_rechecks(
+        self,
+        limit: int,
+        site_share: float = 1.0,
+        now: float | None = None,
+        on_over_share: Callable[[str], None] | None = None,
+    ) -> Iterator[tuple[str, str, Record]]:
+        """(link id, canonical URL, validators) of archived links due for a re-check now, most
+        overdue first: at most `limit`, of which at most `site_share` (at least one) per site.
+
+        Links over their site's share stay due for a later run (each is told to
+        `on_over_share`); a link nothing cites any more (`forget`) is put off, not checked. The
+        cost is the due links' (`Index.due_checks`), not the archive's.
+        """
+        now = time.time() if now is None else now
+        per_site = max(1, int(limit * site_share))
+        taken: Counter[str] = Counter()
+        count = 0
+        for link_id, url in self.index.due_checks(now):
+            if count >= limit:
+                return
+            host = (urlsplit(url).hostname or "").lower()
+            if taken[host] >= per_site:
+                if on_over_share is not None:
+                    on_over_share(link_id)
+                continue
+            record = self.link_record(link_id)
+            if record is None or not record.get("article") or records.UNREFERENCED in record:
+                self.index.put_check(link_id, None if record is None else now + _PUT_OFF, _PUT_OFF)
+                continue
+            taken[host] += 1
+            count += 1
+            yield link_id, url, records.validators(record)
+
+    def schedule_recheck(self, link_id: str, when: float) -> None:
+        """Move an archived link's next re-check to `when` (Unix time)."""
+        path = layout.link_path(self.root, link_id)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None or not record.get("article"):
+                raise ValueError(f"archive {self.root} holds no archived link {link_id}")
+            record[records.NEXT_CHECK] = when
+            atomic.write_json(path, record)
+            every = self._next_check(record, when)[1]
+        with self.index.transaction():
+            self.index.put_check(link_id, when, every)
+
+    def record_observation(
+        self,
+        item: FetchOutcome,
+        status: Status,
+        reason: str | None,
+        now: float | None = None,
+    ) -> Observation | None:
+        """Record what a settled re-check of an archived link observed; None when the link is
+        no archived link (any more).
+
+        The observation is appended to the link's record and nothing there is replaced: a
+        `changed` page is stored as a new article version beside the first, which stays the one
+        the digest cited. `status` and `reason` are the settled fetch's
+        (`crawler.outcomes.settle`); what they mean for the page is `records.judge`'s. The
+        version's article file is written before the link record that names it.
+        """
+        now = time.time() if now is None else now
+        path = layout.link_path(self.root, item.link_id)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None or record.get("status") != Status.ARCHIVED:
+                return None
+            if not record.get("article"):
+                return None
+            ident = ""
+            if status == Status.ARCHIVED and item.extracted is not None:
+                ident = self._content_of(item)
+            outcome, why, explicit = records.judge(record, item, status, reason, ident)
+            known = len(records.versions(record))
+            new_version = None
+            number = known if outcome == Observed.UNCHANGED else None
+            if outcome == Observed.CHANGED:
+                new_version = records.version(self._store_version(item, ident), item)
+                number = known + 1
+            confirmed = outcome == Observed.GONE and records.confirms(
+                record, now, self.confirm_after, explicit
+            )
+            obs = records.observation(
+                item,
+                outcome,
+                why,
+                now,
+                version_number=number,
+                explicit=explicit,
+                confirmed=confirmed,
+            )
+            records.observed(record, obs, new_version, None)
+            when, every = self._next_check(record, now)
+            record[records.NEXT_CHECK] = when
+            atomic.write_json(path, record)
+        with self.index.transaction():
+            self.index.put_check(item.link_id, when, every)
+        return Observation(
+            link_id=item.link_id,
+            canonical_url=item.canonical_url,
+            outcome=outcome,
+            checked_at=now,
+            http_status=item.http_status,
+            reason=why,
+            original=item.original,
+            body_sha256=obs["body_sha256"],
+            version=number,
+            alive=record["alive"],
+            next_check=record[records.NEXT_CHECK],
+        )
+
+    def _content_of(self, item: FetchOutcome) -> str:
+        """The article id a served page's content has (the article rule of `_store_article`)."""
+        assert item.extracted is not None
+        body_sha256 = item.body_sha256 or ""
+        known = self.index.article_by_body(body_sha256) if body_sha256 else None
+        return known or content_id(records.article_text(item.extracted), body_sha256)
+
+    def _store_version(self, item: FetchOutcome, article_id: str) -> str:
+        """Write (or name the link in) the article a later version of its page is."""
+        path = layout.article_path(self.root, article_id)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None:
+                record = records.version_article(article_id, item.link_id, item)
+                atomic.write_json(path, record)
+            elif item.link_id not in record["links"] + record.get(records.VERSION_OF, []):
+                of = [*record.get(records.VERSION_OF, []), item.link_id]
+                record[records.VERSION_OF] = sorted(of)
+                atomic.write_json(path, record)
+        self.index.put_article(article_id, item.body_sha256 or "")
+        return article_id
 
     def write_run_report(self, run_id: str, report: Record) -> Path:
         """Write runs/<run_id>.json."""
@@ -421,8 +593,12 @@ class Archive:
         for link_id in loose:
             article_id = (self.link_record(link_id) or {}).get("article")
             if article_id and article_id not in articles:
-                leading = set(self.index.links_of_article(article_id)) | {link_id}
-                articles[article_id] = leading <= loose
+                articles[article_id] = (self._led_to(article_id) | {link_id}) <= loose
+        for link_id in loose:  # the later versions of their pages (re-checks) go with them
+            for entry in records.versions(self.link_record(link_id) or {})[1:]:
+                version_id = entry.get("article")
+                if version_id and version_id not in articles:
+                    articles[version_id] = self._led_to(version_id) <= loose
         orphaned = {a for a, only_loose in articles.items() if only_loose}
         counts["articles_pruned" if prune else "articles_unreferenced"] = len(orphaned)
         if dry_run:
@@ -437,6 +613,12 @@ class Archive:
             with self.index.transaction():
                 self.index.drop_digest(digest_id, record.get("source"))
         return counts
+
+    def _led_to(self, article_id: str) -> set[str]:
+        """Every link that leads to an article: as its capture, or to a later version."""
+        record = self.article_record(article_id) or {}
+        found = set(record.get("links", [])) | set(record.get(records.VERSION_OF, []))
+        return found | set(self.index.links_of_article(article_id))
 
     def _uncite(self, link_id: str, gone: set[str], *, prune: bool, stamp: str) -> None:
         """Take the citations of digests `gone` out of a link record (or the record out)."""
@@ -469,6 +651,9 @@ class Archive:
                 path.unlink(missing_ok=True)
             elif prune:
                 record["links"] = [lid for lid in record["links"] if lid not in loose]
+                if records.VERSION_OF in record:
+                    of = [lid for lid in record[records.VERSION_OF] if lid not in loose]
+                    record[records.VERSION_OF] = of
                 atomic.write_json(path, record)
             elif article_id in orphaned:
                 record[records.UNREFERENCED] = stamp

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +103,36 @@ def verify(root: Path) -> Iterator[str]:
         for link_id in article["links"]:
             if links.get(link_id, {}).get("article") != article_id:
                 yield f"{rel}: lists link {link_id}, which does not point back"
+    yield from _rechecks(root, links, articles, pointer_problems)
+
+
+def _rechecks(
+    root: Path,
+    links: dict[str, dict[str, Any]],
+    articles: dict[str, dict[str, Any]],
+    pointer_problems: Callable[[str, dict[str, Any] | None], Iterator[str]],
+) -> Iterator[str]:
+    """Re-checks: each observation and version well formed, their pointers sound, the state
+    what the observations show, and every version's article naming its link (and back)."""
+    for link_id, link in links.items():
+        rel = layout.relative(root, layout.link_path(root, link_id))
+        problems = records.recheck_problems(link)
+        for problem in problems:
+            yield f"{rel}: {problem}"
+        if problems:
+            continue
+        for n, obs in enumerate(link.get(records.OBSERVATIONS) or []):
+            yield from pointer_problems(f"{rel}: observations[{n}]", obs["original"])
+        for n, entry in enumerate(link.get(records.VERSIONS) or []):
+            yield from pointer_problems(f"{rel}: versions[{n}]", entry["original"])
+            art = articles.get(entry["article"])
+            if art is None:
+                yield f"{rel}: versions[{n}] names article {entry['article']} with no record"
+            elif link_id not in art["links"] + art.get(records.VERSION_OF, []):
+                yield f"{rel}: versions[{n}]: article {entry['article']} does not name this link"
+    for article_id, article in articles.items():
+        rel = layout.relative(root, layout.article_path(root, article_id))
+        for link_id in article.get(records.VERSION_OF, []):
+            named = {v.get("article") for v in records.versions(links.get(link_id, {}))}
+            if article_id not in named:
+                yield f"{rel}: a version of link {link_id}, which does not list it"
