@@ -1,8 +1,10 @@
-"""The `sources` spider: reads digests, fetches every link they cite that is not archived yet.
+"""The `sources` spider: reads digests, fetches every link they cite that is not archived yet,
+then re-checks archived links whose next check is due.
 
 Routing only: digests go to the parser (`crawler.digests`), the archive says which links are
-due (`Archive.link_due`), answers become `FetchOutcome` items (`crawler.outcomes`), and the
-item pipelines read, settle and store them.
+due (`Archive.link_due`) and which are due for a re-check (`Archive.due_rechecks`), answers
+become `FetchOutcome` items (`crawler.outcomes`), and the item pipelines read, settle and
+store them (re-checks: the re-check stage records what they observed).
 """
 
 from __future__ import annotations
@@ -37,18 +39,26 @@ logger = logging.getLogger(__name__)
 #: Statuses whose responses come back to the callback rather than as HttpError.
 HTTP_ERRORS = list(range(400, 600))
 
+#: `-a recheck=`: re-checks only (`due`), or none (`off`); without it a crawl re-checks up to
+#: RECHECK_PER_RUN due links after its new ones.
+RECHECK_DUE, RECHECK_OFF = "due", "off"
+#: request.meta keys of a re-check, and of one sent with validators.
+RECHECK, CONDITIONAL = "recheck", "recheck_conditional"
+#: Re-checks wait behind every new link (and its retries) in the scheduler.
+RECHECK_PRIORITY = -10
+
 
 class SourcesSpider(scrapy.Spider):
-    """`scrapy crawl sources [-a digests=PATHS,GLOBS,URLS]`."""
+    """`scrapy crawl sources [-a digests=PATHS,GLOBS,URLS] [-a recheck=due|off]`."""
 
     name = "sources"
     sources: list[str]  # resolved digest files and URLs
     scheduled: set[int]  # link ids requested in this run, as 64-bit numbers (small in memory)
 
     #: The spider arguments (`-a NAME=VALUE`) it takes; `_job` is the one Scrapyd adds.
-    ARGUMENTS = ("digests", "_job")
+    ARGUMENTS = ("digests", "recheck", "_job")
 
-    def __init__(self, digests: str | None = None, **kwargs: Any):
+    def __init__(self, digests: str | None = None, recheck: str | None = None, **kwargs: Any):
         unknown = sorted(set(kwargs) - set(self.ARGUMENTS))
         if unknown:
             raise ArgumentError(_unknown_arguments(unknown, self.ARGUMENTS))
@@ -56,8 +66,22 @@ class SourcesSpider(scrapy.Spider):
             raise ArgumentError(
                 "spider argument digests='': expected files, folders, globs or URLs"
             )
+        mode = None if recheck is None else recheck.strip().lower()
+        if mode not in (None, RECHECK_DUE, RECHECK_OFF):
+            raise ArgumentError(
+                f"spider argument recheck={recheck!r}: expected due (re-checks only) or off "
+                "(no re-checks)"
+            )
+        if mode == RECHECK_DUE and digests is not None:
+            raise ArgumentError(
+                "spider argument recheck=due runs re-checks only and reads no digests: leave "
+                "out -a digests=... (or run the digests first, without recheck)"
+            )
         super().__init__(**kwargs)
         self.digests_arg = digests
+        self.recheck = mode
+        self.recheck_limit = 0  # re-checks this run may make (set from the settings)
+        self.recheck_site_share = 1.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -65,9 +89,15 @@ class SourcesSpider(scrapy.Spider):
         anything is opened, and a digests argument that names nothing fails the crawl."""
         if args:
             raise ArgumentError(f"positional spider arguments {args!r}: use -a NAME=VALUE")
-        config.load(crawler.settings)
+        checked = config.load(crawler.settings)
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.sources = inputs.resolve(spider.digests_arg or crawler.settings.get("DIGESTS"))
+        if spider.recheck == RECHECK_DUE:
+            spider.sources = []
+            spider.recheck_limit = checked.recheck_budget
+        else:
+            spider.sources = inputs.resolve(spider.digests_arg or crawler.settings.get("DIGESTS"))
+            spider.recheck_limit = 0 if spider.recheck == RECHECK_OFF else checked.recheck_per_run
+        spider.recheck_site_share = checked.recheck_site_share
         spider.scheduled = set()
         return spider
 
@@ -81,6 +111,14 @@ class SourcesSpider(scrapy.Spider):
         self.crawler.stats.inc_value(key, count)
 
     async def start(self) -> AsyncIterator[Any]:
+        """New links first (`_new_links`), then due re-checks within the run's budget."""
+        if self.recheck != RECHECK_DUE:
+            async for item in self._new_links():
+                yield item
+        async for request in self._rechecks():
+            yield request
+
+    async def _new_links(self) -> AsyncIterator[Any]:
         """Digests first (files read here, URLs fetched), then links due from earlier runs."""
         archive = self.archive
         logger.info("reading %d digest source(s) into %s", len(self.sources), archive.root)
@@ -119,6 +157,43 @@ class SourcesSpider(scrapy.Spider):
         if resumed:
             assert self.crawler.stats is not None
             self.crawler.stats.set_value(stats.LINKS_RESUMED, resumed)
+
+    async def _rechecks(self) -> AsyncIterator[scrapy.Request]:
+        """Archived links due for a re-check, most overdue first: at most `recheck_limit`
+        (RECHECK_PER_RUN, or RECHECK_BUDGET with -a recheck=due), at most RECHECK_SITE_SHARE of
+        them per site; they enter the scheduler after every new link, behind them."""
+        if self.recheck_limit <= 0:
+            return
+        archive = self.archive
+        assert self.crawler.stats is not None
+        due = archive.rechecks_due()
+        self.crawler.stats.set_value(stats.RECHECKS_DUE, due)
+        if not due:
+            return
+        over_share = [0]
+
+        def left_for_later(link_id: str) -> None:
+            over_share[0] += 1
+
+        requested = 0
+        for link_id, url, validators in archive.due_rechecks(
+            self.recheck_limit, self.recheck_site_share, on_over_share=left_for_later
+        ):
+            request = self.recheck_request(link_id, url, validators)
+            if request is not None:
+                requested += 1
+                await self._room_for_more()
+                yield request
+        if over_share[0]:
+            self.crawler.stats.set_value(stats.RECHECKS_OVER_SITE_SHARE, over_share[0])
+        logger.info(
+            "re-checks: %d of %d due link(s) requested (RECHECK_%s %d%s)",
+            requested,
+            due,
+            "BUDGET" if self.recheck == RECHECK_DUE else "PER_RUN",
+            self.recheck_limit,
+            f"; {over_share[0]} left for later runs by RECHECK_SITE_SHARE" if over_share[0] else "",
+        )
 
     async def _room_for_more(self) -> None:
         """Wait while downloads are saturated and the scheduler still holds requests.
@@ -199,6 +274,39 @@ class SourcesSpider(scrapy.Spider):
             meta={"link_id": link_id, "canonical_url": url, "handle_httpstatus_list": HTTP_ERRORS},
         )
 
+    def recheck_request(
+        self, link_id: str, url: str, validators: dict[str, Any]
+    ) -> scrapy.Request | None:
+        """A re-check of an archived link, conditional when its stored answer gave validators
+        (a 304 costs no body); None when the link is requested in this run already."""
+        key = int(link_id[:16], 16)
+        if key in self.scheduled:
+            self._inc(stats.LINKS_DUPLICATE_IN_RUN)
+            return None
+        self.scheduled.add(key)
+        headers = {}
+        if validators.get("etag"):
+            headers["If-None-Match"] = str(validators["etag"])
+        if validators.get("last_modified"):
+            headers["If-Modified-Since"] = str(validators["last_modified"])
+        self._inc(stats.RECHECKS_SCHEDULED)
+        if headers:
+            self._inc(stats.RECHECKS_CONDITIONAL)
+        return scrapy.Request(
+            fetch_url(url),
+            callback=self.parse_page,
+            errback=self.fetch_failed,
+            headers=headers,
+            priority=RECHECK_PRIORITY,
+            meta={
+                "link_id": link_id,
+                "canonical_url": url,
+                RECHECK: True,
+                CONDITIONAL: bool(headers),
+                "handle_httpstatus_list": [304, *HTTP_ERRORS],
+            },
+        )
+
     def parse_page(self, response: Response) -> Iterator[FetchOutcome]:
         """A cited page answered: what was served, for the pipelines to read and store."""
         meta = response.meta
@@ -222,6 +330,8 @@ class SourcesSpider(scrapy.Spider):
             fetched_at=time.time(),
             ip=str(ip) if ip else None,
             redirects=list(meta.get("redirect_urls", [])),
+            recheck=bool(meta.get(RECHECK)),
+            conditional=bool(meta.get(CONDITIONAL)),
             original=last_hop(meta),
         )
 
@@ -235,6 +345,8 @@ class SourcesSpider(scrapy.Spider):
             status=status,
             reason=reason,
             redirects=list(request.meta.get("redirect_urls", [])),
+            recheck=bool(request.meta.get(RECHECK)),
+            conditional=bool(request.meta.get(CONDITIONAL)),
             original=last_hop(request.meta),
         )
 
@@ -246,4 +358,7 @@ def _unknown_arguments(unknown: list[str], known: tuple[str, ...]) -> str:
     names = ", ".join(f"-a {name}=..." for name in unknown)
     close = difflib.get_close_matches(unknown[0], known, n=1)
     hint = f" (did you mean -a {close[0]}=?)" if close else ""
-    return f"unknown spider argument {names}{hint}; the sources spider takes: -a digests=..."
+    return (
+        f"unknown spider argument {names}{hint}; the sources spider takes: -a digests=..., "
+        "-a recheck=due|off"
+    )
