@@ -61,7 +61,8 @@ class RecheckPipeline:
         if status == Status.BLOCKED and not answered:  # a wall served with 200
             self.backoff.blocked(item.final_url or item.canonical_url, reason or "blocked")
         try:
-            observation = self.archive.record_observation(item, status, reason)
+            # observed when the answer came (a failure: now)
+            observation = self.archive.record_observation(item, status, reason, item.fetched_at)
         except (OSError, sqlite3.Error) as exc:
             stats.note_write_error(self.stats, exc)
             logger.error("archive write failed for %s: %s", item.canonical_url, exc)

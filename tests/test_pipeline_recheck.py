@@ -139,3 +139,19 @@ def test_a_failed_write_is_counted_and_leaves_the_record_as_it_was(
     monkeypatch.undo()
     assert archive.link_record(url_id(URL)) == before
     assert archive.rechecks_due(now=time.time() + 2 * 86400) == 1  # still due: tried again
+
+
+def test_an_observation_goes_out_in_a_feed_as_recorded(crawler: Crawler) -> None:
+    import io
+    import json
+
+    from scrapy.exporters import JsonLinesItemExporter
+
+    item = recheck(status=Status.GONE, reason="HTTP 410", http_status=410)
+    out = RecheckPipeline.from_crawler(crawler).process_item(item)
+    buffer = io.BytesIO()
+    JsonLinesItemExporter(buffer).export_item(out)
+    line = json.loads(buffer.getvalue())
+    assert line["outcome"] == "gone" and line["reason"] == "HTTP 410"
+    assert line["link_id"] == url_id(URL) and line["alive"] is None
+    assert isinstance(line["checked_at"], float) and isinstance(line["next_check"], float)

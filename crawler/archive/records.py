@@ -541,8 +541,11 @@ def recheck_problems(record: Record) -> list[str]:
     if VERSIONS in record:
         first = first_version(record)
         listed = record[VERSIONS][:1]
-        if first is None or not listed or listed[0].get("article") != first["article"] or (
-            listed[0].get("original") != first["original"]
+        if (
+            first is None
+            or not listed
+            or listed[0].get("article") != first["article"]
+            or listed[0].get("original") != first["original"]
         ):
             out.append("versions[0] is not the capture the link's article and original name")
         for n, obs in enumerate(observations):

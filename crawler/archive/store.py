@@ -47,7 +47,6 @@ def content_id(text: str, body_sha256: str) -> str:
     return sha256_hex(text)[:32] if text.strip() else body_sha256[:32]
 
 
-
 class Archive:
     """An archive directory opened for writing by one crawl (see ARCHIVE.md for the layout)."""
 
@@ -329,6 +328,10 @@ class Archive:
         article_id = self.index.article_by_body(body_sha256) if body_sha256 else None
         if article_id is None:
             article_id = content_id(text, body_sha256)
+        # the index first: when it cannot be written (a full disk), no article file is left
+        # listing a link whose record was never written (a row for a file not yet written is
+        # harmless: the file is made when the body comes again)
+        self.index.put_article(article_id, body_sha256)
         path = layout.article_path(self.root, article_id)
         with self._exclusive(path):
             record = atomic.read_json(path)
@@ -337,7 +340,6 @@ class Archive:
             elif item.link_id not in record["links"]:
                 record["links"] = sorted([*record["links"], item.link_id])
             atomic.write_json(path, record)
-        self.index.put_article(article_id, body_sha256)
         return article_id
 
     def _referenced_again(self, article_id: str) -> None:
@@ -513,6 +515,7 @@ class Archive:
 
     def _store_version(self, item: FetchOutcome, article_id: str) -> str:
         """Write (or name the link in) the article a later version of its page is."""
+        self.index.put_article(article_id, item.body_sha256 or "")  # first, as _store_article
         path = layout.article_path(self.root, article_id)
         with self._exclusive(path):
             record = atomic.read_json(path)
@@ -523,7 +526,6 @@ class Archive:
                 of = [*record.get(records.VERSION_OF, []), item.link_id]
                 record[records.VERSION_OF] = sorted(of)
                 atomic.write_json(path, record)
-        self.index.put_article(article_id, item.body_sha256 or "")
         return article_id
 
     def write_run_report(self, run_id: str, report: Record) -> Path:
