@@ -36,6 +36,7 @@ RECHECKS_SCHEDULED = "sources/rechecks/scheduled"
 RECHECKS_CONDITIONAL = "sources/rechecks/conditional"
 RECHECKS_NOT_MODIFIED = "sources/rechecks/not_modified"
 RECHECKS_OVER_SITE_SHARE = "sources/rechecks/over_site_share"
+RECHECKS_NOT_CITED = "sources/rechecks/not_cited"  # due, but nothing cites it: put off
 RECHECKS_FAILED = "sources/rechecks/failed"
 
 DROPPED_ALREADY_ARCHIVED = "sources/dropped/already_archived"

@@ -170,29 +170,27 @@ class SourcesSpider(scrapy.Spider):
         self.crawler.stats.set_value(stats.RECHECKS_DUE, due)
         if not due:
             return
-        over_share = [0]
 
-        def left_for_later(link_id: str) -> None:
-            over_share[0] += 1
+        def passed_over(link_id: str, why: str) -> None:
+            self._inc(stats.recheck(why))  # over_site_share, not_cited
 
         requested = 0
         for link_id, url, validators in archive.due_rechecks(
-            self.recheck_limit, self.recheck_site_share, on_over_share=left_for_later
+            self.recheck_limit, self.recheck_site_share, passed_over=passed_over
         ):
             request = self.recheck_request(link_id, url, validators)
             if request is not None:
                 requested += 1
                 await self._room_for_more()
                 yield request
-        if over_share[0]:
-            self.crawler.stats.set_value(stats.RECHECKS_OVER_SITE_SHARE, over_share[0])
+        over = self.crawler.stats.get_value(stats.RECHECKS_OVER_SITE_SHARE) or 0
         logger.info(
             "re-checks: %d of %d due link(s) requested (RECHECK_%s %d%s)",
             requested,
             due,
             "BUDGET" if self.recheck == RECHECK_DUE else "PER_RUN",
             self.recheck_limit,
-            f"; {over_share[0]} left for later runs by RECHECK_SITE_SHARE" if over_share[0] else "",
+            f"; {over} left for later runs by RECHECK_SITE_SHARE" if over else "",
         )
 
     async def _room_for_more(self) -> None:

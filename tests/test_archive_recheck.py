@@ -329,10 +329,10 @@ def test_the_budget_takes_the_most_overdue_first_within_each_sites_share(
         for n, url in enumerate(urls):
             archive.schedule_recheck(url_id(url), T0 + n)
         assert archive.rechecks_due(now=T0 + 100) == 7
-        over: list[str] = []
-        due = [u for _, u, _ in archive.due_rechecks(4, 0.5, T0 + 100, over.append)]
+        over: list[tuple[str, str]] = []
+        due = [u for _, u, _ in archive.due_rechecks(4, 0.5, T0 + 100, lambda *a: over.append(a))]
         assert due == [urls[0], urls[1], urls[6]]  # a.example's share: 2 of 4
-        assert over == [url_id(u) for u in urls[2:6]]
+        assert over == [(url_id(u), "over_site_share") for u in urls[2:6]]
         assert [u for _, u, _ in archive.due_rechecks(2, 1.0, T0 + 100)] == urls[:2]
         assert [u for _, u, _ in archive.due_rechecks(10, 1.0, T0 + 2.5)] == urls[:3]
         assert list(archive.due_rechecks(0, 1.0, T0 + 100)) == []
@@ -379,7 +379,10 @@ def test_a_link_nothing_cites_any_more_is_put_off(tmp_path: Path) -> None:
         archive.forget(["d1"])
         assert records.UNREFERENCED in link(archive, urls[0])
         now = time.time() + 2 * DAY
-        assert [u for _, u, _ in archive.due_rechecks(10, now=now)] == [urls[1]]
+        passed: list[tuple[str, str]] = []
+        due = archive.due_rechecks(10, now=now, passed_over=lambda *a: passed.append(a))
+        assert [u for _, u, _ in due] == [urls[1]]
+        assert passed == [(url_id(urls[0]), "not_cited")]
         assert archive.index.next_check(url_id(urls[0])) == pytest.approx(now + 7 * DAY)
     finally:
         archive.close()

@@ -741,14 +741,15 @@ def run_report(run: str, started: float, finished: float, **parts: Any) -> Recor
 
 
 #: What a run report counts of re-checks (`rechecks`): due when the run began, requested,
-#: sent with validators, answered 304, left for later by the site share, failed (network and
-#: server errors), and each outcome.
+#: sent with validators, answered 304, left for later by the site share, put off as nothing
+#: cites them any more, failed (network and server errors), and each outcome.
 RECHECK_COUNTS = (
     "due",
     "scheduled",
     "conditional",
     "not_modified",
     "over_site_share",
+    "not_cited",
     "failed",
     *(str(o) for o in Observed),
 )

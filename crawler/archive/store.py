@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 #: What `link_due` answers for a link that another link names the same page as.
 ALIAS = "alias"
 
+#: Why `due_rechecks` passed over a due link: its site's share of the run is taken (it stays
+#: due), or nothing cites it any more (`forget`: put off a week).
+OVER_SITE_SHARE, NOT_CITED = "over_site_share", "not_cited"
 #: Seconds a due re-check of a link that nothing cites any more is put off (a week).
 _PUT_OFF = 7 * 86400.0
 
@@ -398,14 +401,15 @@ class Archive:
         limit: int,
         site_share: float = 1.0,
         now: float | None = None,
-        on_over_share: Callable[[str], None] | None = None,
+        passed_over: Callable[[str, str], None] | None = None,
     ) -> Iterator[tuple[str, str, Record]]:
         """(link id, canonical URL, validators) of archived links due for a re-check now, most
         overdue first: at most `limit`, of which at most `site_share` (at least one) per site.
 
-        Links over their site's share stay due for a later run (each is told to
-        `on_over_share`); a link nothing cites any more (`forget`) is put off, not checked. The
-        cost is the due links' (`Index.due_checks`), not the archive's.
+        Links over their site's share stay due for a later run; a link nothing cites any more
+        (`forget`) is put off, not checked; each is told to `passed_over` (link id, and
+        `OVER_SITE_SHARE` or `NOT_CITED`). The cost is the due links' (`Index.due_checks`),
+        not the archive's.
         """
         now = time.time() if now is None else now
         per_site = max(1, int(limit * site_share))
@@ -416,12 +420,14 @@ class Archive:
                 return
             host = (urlsplit(url).hostname or "").lower()
             if taken[host] >= per_site:
-                if on_over_share is not None:
-                    on_over_share(link_id)
+                if passed_over is not None:
+                    passed_over(link_id, OVER_SITE_SHARE)
                 continue
             record = self.link_record(link_id)
             if record is None or not record.get("article") or records.UNREFERENCED in record:
                 self.index.put_check(link_id, None if record is None else now + _PUT_OFF, _PUT_OFF)
+                if passed_over is not None:
+                    passed_over(link_id, NOT_CITED)
                 continue
             taken[host] += 1
             count += 1
