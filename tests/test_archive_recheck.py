@@ -514,3 +514,24 @@ def test_a_link_naming_the_same_page_shows_that_pages_state(archive: Archive) ->
     rows = {r["url"]: r for r in citations(archive.root)}
     assert rows[URL]["alive"] is False and rows[long_url]["alive"] is False
     assert rows[long_url]["gone_since"] == rows[URL]["gone_since"] == records.now_iso(T0 + DAY)
+
+
+def test_the_due_rechecks_are_found_through_their_index_not_over_the_links(
+    tmp_path: Path,
+) -> None:
+    """The plan reads `checks` by `checks_due` first: a plain JOIN made SQLite walk every
+    archived link, which costs what is archived (caught by bench/recheck.py)."""
+    from crawler.archive import index
+
+    archive = many(tmp_path, [f"https://a.example/{n}" for n in range(50)])
+    try:
+        now = time.time()
+        for sql, args in (
+            (index.COUNT_DUE_CHECKS, (now,)),
+            (index.DUE_CHECKS, (now, now, now, 1e9, now, 1e9, "", 10)),
+        ):
+            plan = [row[3] for row in archive.index.db.execute(f"EXPLAIN QUERY PLAN {sql}", args)]
+            assert "INDEX checks_due" in plan[0], plan
+            assert not any("links_status" in step for step in plan), plan
+    finally:
+        archive.close()
