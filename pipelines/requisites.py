@@ -384,6 +384,7 @@ class RequisitesPipeline:
         try:
             response = await engine.download_async(request)
         except Exception as exc:
+            meta = request.meta  # what the middlewares noted (Request copies the dict given)
             status, reason = describe_exception(exc, meta)
             if status == Status.SKIPPED and 0 < limit < self.limits.each_bytes:
                 reason = f"over REQUISITES_MAX_BYTES ({limit} bytes were left for it): {reason}"
