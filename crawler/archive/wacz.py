@@ -96,7 +96,7 @@ def select(root: Path, digests: list[str], since: datetime | None) -> Selection:
         kind: {} for kind in (layout.DIGESTS, layout.LINKS, layout.ARTICLES)
     }
     for kind, _path, rec in iter_records(root):
-        records[kind][rec.get("id")] = rec
+        records[kind][str(rec.get("id"))] = rec
     unknown = [d for d in digests if d not in records[layout.DIGESTS]]
     if unknown:
         raise WaczError(f"no digest {', '.join(map(repr, unknown))} in {root}")
