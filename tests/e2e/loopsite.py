@@ -130,7 +130,7 @@ class LoopSite:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 site.hits.append(Hit(path, dict(self.headers.items()), time.time()))
                 route = site.routes.get(path)

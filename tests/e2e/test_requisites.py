@@ -165,9 +165,10 @@ def test_a_metadata_record_lists_the_pages_requisites(crawled: tuple[Path, LoopS
         from crawler.archive.warcread import scan
 
         for member in scan(path, keep_payload=True):
-            if member.headers.get("warc-type") == "metadata" and member.headers.get(
-                "warc-concurrent-to"
-            ) == page_headers["warc-record-id"]:
+            if (
+                member.headers.get("warc-type") == "metadata"
+                and member.headers.get("warc-concurrent-to") == page_headers["warc-record-id"]
+            ):
                 outlinks += (member.payload or b"").decode().splitlines()
     assert f"outlink: {site.url('/img/fig.png')} E image" in outlinks
 
