@@ -5,7 +5,9 @@ streams stop when the client leaves or after a bounded time."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import re
 import struct
 import threading
 import time
@@ -13,6 +15,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 #: A route: (status, headers, body) or a callable that writes the answer itself.
@@ -205,3 +208,32 @@ def page(title: str, body_html: str, head: str = "") -> str:
 </article>
 <footer>版权所有 © 2026 测试新闻网</footer>
 </body></html>"""
+
+
+def static_file(path: Path, content_type: str) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A file served whole or by byte ranges (ReplayWeb.page reads a WACZ by ranges)."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        size = path.stat().st_size
+        start, end = 0, size - 1
+        wanted = re.match(r"bytes=(\d*)-(\d*)$", handler.headers.get("Range") or "")
+        if wanted and (wanted.group(1) or wanted.group(2)):
+            if wanted.group(1):
+                start = int(wanted.group(1))
+                end = min(int(wanted.group(2) or end), end)
+            else:  # the last n bytes
+                start = max(0, size - int(wanted.group(2)))
+            handler.send_response(206)
+            handler.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        else:
+            handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Accept-Ranges", "bytes")
+        handler.send_header("Content-Length", str(end - start + 1))
+        handler.end_headers()
+        with path.open("rb") as fh:
+            fh.seek(start)
+            with contextlib.suppress(OSError):
+                handler.wfile.write(fh.read(end - start + 1))
+
+    return answer

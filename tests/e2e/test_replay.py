@@ -330,3 +330,80 @@ def test_a_wacz_of_one_digest_holds_its_records_only(tmp_path: Path) -> None:
         [*command, "-o", str(package), "--digest", "nope"], cwd=REPO, capture_output=True, text=True
     )
     assert wrong.returncode != 0 and "no digest 'nope'" in wrong.stderr
+
+
+#: ReplayWeb.page as its npm package ships it (`npm pack replaywebpage`, unpacked here by
+#: README's test command and .ci/run): ui.js and sw.js, served from loopback.
+REPLAYWEBPAGE = REPO / ".replaywebpage" / "package"
+
+#: Finds the replayed page's image through ReplayWeb.page's shadow roots and frames (all of
+#: one origin), and says what it shows.
+FIND_REPLAYED = """
+function find(root, depth) {
+  if (depth > 12) return null;
+  const hit = root.querySelector ? root.querySelector('#fig') : null;
+  if (hit) return hit;
+  for (const node of (root.querySelectorAll ? root.querySelectorAll('*') : [])) {
+    if (node.shadowRoot) { const f = find(node.shadowRoot, depth + 1); if (f) return f; }
+    if (node.tagName === 'IFRAME') {
+      let d = null;
+      try { d = node.contentDocument; } catch (e) {}
+      if (d) { const f = find(d, depth + 1); if (f) return f; }
+    }
+  }
+  return null;
+}
+const img = find(document, 0);
+if (!img || !img.complete || !img.naturalWidth) return null;
+const doc = img.ownerDocument;
+return {width: img.naturalWidth, src: img.currentSrc, url: doc.location.href,
+        color: doc.defaultView.getComputedStyle(doc.getElementById('title')).color};
+"""
+
+
+@pytest.mark.slow
+def test_a_wacz_the_archive_wrote_replays_in_replaywebpage(browser: Any, tmp_path: Path) -> None:
+    from tests.e2e.loopsite import LoopSite, static_file
+
+    if not (REPLAYWEBPAGE / "sw.js").exists():
+        pytest.fail(
+            "ReplayWeb.page's npm package not found: mkdir -p .replaywebpage && cd "
+            ".replaywebpage && npm pack replaywebpage@2.5.3 && tar xzf replaywebpage-2.5.3.tgz "
+            "(README's test command does this)"
+        )
+    archive, urls, _ = crawl_replay_site(tmp_path)
+    package = tmp_path / "sources.wacz"
+    out = subprocess.run(
+        [sys.executable, "-m", "crawler.archive", "wacz", str(archive), "-o", str(package)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    url = urls["first"]
+    embed = (
+        '<!doctype html><html><head><meta charset="utf-8"><script src="/ui.js"></script>'
+        f'</head><body><replay-web-page source="/sources.wacz" url="{url}" replayBase="/" '
+        'embed="replayonly" style="display:block;width:1000px;height:700px">'
+        "</replay-web-page></body></html>"
+    )
+    with LoopSite() as viewer:
+        viewer.routes["/ui.js"] = static_file(REPLAYWEBPAGE / "ui.js", "application/javascript")
+        viewer.routes["/sw.js"] = static_file(REPLAYWEBPAGE / "sw.js", "application/javascript")
+        viewer.routes["/sources.wacz"] = static_file(package, "application/wacz+zip")
+        viewer.add("/index.html", embed, "text/html; charset=utf-8")
+        browser.get(viewer.url("/index.html"))
+        seen = None
+        deadline = time.monotonic() + 90
+        while seen is None and time.monotonic() < deadline:
+            seen = browser.execute_script(FIND_REPLAYED)
+            if seen is None:
+                time.sleep(0.5)
+        shot = tmp_path / "replaywebpage.png"
+        browser.save_screenshot(str(shot))
+        print(f"screenshot of the page in ReplayWeb.page: {shot}")
+    assert seen is not None, "ReplayWeb.page did not show the article's image"
+    assert seen["width"] == 40 and seen["url"] == url, seen
+    assert seen["src"].startswith(viewer.url("/w/")), seen  # served by its service worker
+    assert seen["color"] == "rgb(1, 2, 3)", seen
