@@ -35,7 +35,7 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -117,6 +117,11 @@ class RequisitesPipeline:
         self.styles = styles
         self.documents = documents
         self.limits = limits
+        # EXTRACT_AS: a mirror's pages are read as another site's, so their relative URLs
+        # come back on that site's host; they are fetched from the mirror
+        self.mirrors = {
+            site: netloc for netloc, site in crawler.settings.getdict("EXTRACT_AS").items()
+        }
         self._tasks: set[asyncio.Task[None]] = set()
         self._inflight: dict[str, asyncio.Future[AttachmentOutcome]] = {}
         self._failed: dict[str, AttachmentOutcome] = {}  # failed in this run: not tried again
@@ -169,13 +174,16 @@ class RequisitesPipeline:
         left_out: list[str] = []
         ex = item.extracted
         total = self.limits.total
+        page = item.final_url or item.canonical_url
         if ex is not None and self.styles:
-            sheets = [u for u in dict.fromkeys(ex.styles) if _fetchable(u)]
+            styles = [self._mirrored(u, page) for u in ex.styles]
+            sheets = [u for u in dict.fromkeys(styles) if _fetchable(u)]
             kinds = [(u, requisites.kind_of(u, Requisite.STYLESHEET), None) for u in sheets]
             found += kinds[:total]
             left_out += [f"over REQUISITES_MAX ({total} a page)"] * len(kinds[total:])
         if ex is not None and self._wants_images(item.canonical_url):
-            images = [u for u in dict.fromkeys(ex.images) if _fetchable(u)]
+            mirrored = [self._mirrored(u, page) for u in ex.images]
+            images = [u for u in dict.fromkeys(mirrored) if _fetchable(u)]
             room = max(0, min(self.limits.images, total - len(found)))
             found += [(u, Requisite.IMAGE, None) for u in images[:room]]
             why = (
@@ -187,6 +195,16 @@ class RequisitesPipeline:
         if self.documents:
             found += [(u, Requisite.DOCUMENT, None) for u in urls.documents(item.canonical_url)]
         return found, left_out
+
+    def _mirrored(self, url: str, page: str) -> str:
+        """A URL on the site a mirror's page was read as (EXTRACT_AS), put back on the mirror."""
+        if not self.mirrors:
+            return url
+        parts = urlsplit(url)
+        mirror = self.mirrors.get(parts.netloc)
+        if mirror is None or urlsplit(page).netloc != mirror:
+            return url
+        return urlunsplit(parts._replace(netloc=mirror, scheme=urlsplit(page).scheme))
 
     def _wants_images(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()

@@ -339,3 +339,30 @@ def test_a_digest_resource_names_its_charset(tmp_path: Path) -> None:
     assert markdown_type("# 日报\n".encode()) == "text/markdown; charset=utf-8"
     assert markdown_type("# 日报\n".encode("gb18030")) == "text/markdown; charset=gb18030"
     assert json.dumps(markdown_type(b"# x"))  # a plain string
+
+
+def test_a_mirrors_requisites_are_fetched_from_the_mirror(tmp_path: Path) -> None:
+    """EXTRACT_AS reads a mirror's page as another site's; the page's relative image URLs come
+    back on that site's host and must be fetched from the mirror, never from the real site."""
+    from crawler.items import Extracted, FetchOutcome
+    from pipelines.requisites import RequisitesPipeline
+    from tests.conftest import close_archive, project_crawler
+
+    crawler = project_crawler(tmp_path, EXTRACT_AS={"127.0.0.1:8001": "mp.weixin.qq.com"})
+    try:
+        pipeline = RequisitesPipeline.from_crawler(crawler)
+        page = "http://127.0.0.1:8001/s/abc"
+        item = FetchOutcome(
+            link_id="a" * 32,
+            canonical_url=page,
+            final_url=page,
+            extracted=Extracted(
+                text="t", images=["http://mp.weixin.qq.com/img/1.jpg", "https://mmbiz.qpic.cn/x"]
+            ),
+        )
+        assert pipeline.wanted(item) == [
+            "http://127.0.0.1:8001/img/1.jpg",
+            "https://mmbiz.qpic.cn/x",
+        ]
+    finally:
+        close_archive(crawler)
