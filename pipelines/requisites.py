@@ -442,10 +442,14 @@ class RequisitesPipeline:
 
     # -- signals -------------------------------------------------------------------------
     def spider_opened(self) -> None:
-        """Fetch the requisites a killed crawl left pending."""
-        self._start(self._resume())
+        """Fetch the requisites a killed crawl left pending (those of the articles this run
+        stores are planned and fetched as they come)."""
+        left = list(self.archive.pending_requisites())
+        if left:
+            logger.info("fetching the requisites of %d article(s) left pending", len(left))
+            self._start(self._resume(left))
 
-    async def _resume(self) -> None:
+    async def _resume(self, left: list[tuple[str, str | None, list[Planned]]]) -> None:
         slots = asyncio.Semaphore(RESUME_ARTICLES)
 
         async def one(article_id: str, referer: str | None, todo: list[Planned]) -> None:
@@ -454,7 +458,7 @@ class RequisitesPipeline:
                 await self._capture(self._page(article_id, referer, len(todo)), todo)
 
         pending = []
-        for article_id, referer, todo in self.archive.pending_requisites():
+        for article_id, referer, todo in left:
             pending.append(asyncio.ensure_future(one(article_id, referer, todo)))
             if len(pending) >= 4 * RESUME_ARTICLES:
                 await asyncio.gather(*pending)
