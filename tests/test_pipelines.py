@@ -19,10 +19,10 @@ from crawler import settings as project
 from crawler.archive import atomic, layout
 from crawler.items import Digest, DigestRead, Entry, Extracted, FetchOutcome, Link, Role
 from crawler.urls import canonicalize, url_id
-from pipelines.requisites import RequisitesPipeline
 from pipelines.dedupe import DedupePipeline
 from pipelines.extract import ExtractPipeline
 from pipelines.normalize import NormalizePipeline, clean_field, clean_text, iso_date
+from pipelines.requisites import RequisitesPipeline
 from pipelines.settle import SettlePipeline
 from pipelines.store import StorePipeline
 from tests.conftest import (
