@@ -56,6 +56,13 @@ class Config:
     article_images_domains: tuple[str, ...]
     article_images_max: int
     article_documents: bool
+    requisites_styles: bool
+    requisites_max: int
+    requisites_max_bytes: int
+    requisite_maxsize: int
+    requisites_concurrency: int
+    requisites_max_pixels: int
+    requisites_refetch_after: float
     extract_as: Mapping[str, str]
     extract_workers: int | str
     extract_timeout: float
@@ -275,6 +282,13 @@ PROJECT: dict[str, tuple[str, Parser]] = {
     "ARTICLE_IMAGES_DOMAINS": ("article_images_domains", _hosts),
     "ARTICLE_IMAGES_MAX": ("article_images_max", _COUNT),
     "ARTICLE_DOCUMENTS": ("article_documents", _bool),
+    "REQUISITES_STYLES": ("requisites_styles", _bool),
+    "REQUISITES_MAX": ("requisites_max", _COUNT),
+    "REQUISITES_MAX_BYTES": ("requisites_max_bytes", _COUNT),
+    "REQUISITE_MAXSIZE": ("requisite_maxsize", _AT_LEAST_ONE),
+    "REQUISITES_CONCURRENCY": ("requisites_concurrency", _AT_LEAST_ONE),
+    "REQUISITES_MAX_PIXELS": ("requisites_max_pixels", _AT_LEAST_ONE),
+    "REQUISITES_REFETCH_AFTER": ("requisites_refetch_after", _SECONDS),
     "EXTRACT_AS": ("extract_as", _host_map),
     "EXTRACT_WORKERS": ("extract_workers", _workers),
     "EXTRACT_TIMEOUT": ("extract_timeout", _POSITIVE_SECONDS),

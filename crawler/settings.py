@@ -27,11 +27,29 @@ BLOCKED_BACKOFF = 3600
 # When a site answers with a verification page, a rate limit or 429/503, every further
 # request to it in this run waits at least this long (doubling on each new block).
 BLOCKED_SITE_DELAY = 10.0
-# Images of articles from these sites are stored as originals beside the article (WeChat's
-# images are hotlink-protected: a link to them is no archive). "*" for every site, "" for none.
-ARTICLE_IMAGES_DOMAINS = ["mp.weixin.qq.com"]
-# At most this many images are stored per article.
+# Requisites (pipelines.requisites): what an archived article's page needs to be seen as its
+# reader saw it, fetched with the article's page as Referer and stored beside it (WARC records
+# named in the article's `attachments`). The images of the body of articles from these sites:
+# "*" for every site, "" for none (WeChat's images refuse hotlinks: a link to them is no archive).
+ARTICLE_IMAGES_DOMAINS = ["*"]
+# At most this many images are stored per article (the rest is counted in attachments_omitted).
 ARTICLE_IMAGES_MAX = 60
+# Also the stylesheets the page links and what they load (@import one level deep, fonts and
+# images of url()). A stylesheet or font shared by a site's pages is stored once.
+REQUISITES_STYLES = True
+# At most this many requisites per page in all (images, stylesheets, fonts).
+REQUISITES_MAX = 100
+# A page's requisites take at most this many bytes in all (reserved before each download).
+REQUISITES_MAX_BYTES = 64 * 1024 * 1024
+# One requisite larger than this (once decompressed) is not stored: `skipped`, "too large".
+REQUISITE_MAXSIZE = 16 * 1024 * 1024
+# Requisites of one page downloaded at once (the site's politeness applies as to pages).
+REQUISITES_CONCURRENCY = 4
+# A raster image whose header declares more pixels than this is a decompression bomb: skipped.
+REQUISITES_MAX_PIXELS = 100_000_000
+# A requisite URL stored this many seconds ago or less is referenced by later pages without a
+# fetch; older, it is fetched again (the same bytes then become a `revisit` record).
+REQUISITES_REFETCH_AFTER = 30 * 86400
 # Also fetch and store the document form of articles whose site has one (an arXiv paper's PDF;
 # the abs page is always archived). See crawler.urls.documents.
 ARTICLE_DOCUMENTS = False
@@ -113,6 +131,8 @@ DOWNLOAD_SLOTS = {
     "mp.weixin.qq.com": {"concurrency": 1, "delay": 2.0},
     "arxiv.org": {"concurrency": 1, "delay": 3.0, "jitter": 0},
     "export.arxiv.org": {"concurrency": 1, "delay": 3.0, "jitter": 0},
+    # WeChat's image CDN: many small requisites, served by a CDN, not the article site
+    "mmbiz.qpic.cn": {"concurrency": 4, "delay": 0.25},
 }
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
@@ -200,9 +220,9 @@ ITEM_PIPELINES = {
     "pipelines.dedupe.DedupePipeline": 300,
     # 400-499: decide what each fetch ends as
     "pipelines.settle.SettlePipeline": 400,
-    # 900-999: write the archive, then fetch what belongs to its articles
+    # 900-999: write the archive, then fetch what its articles' pages need (requisites)
     "pipelines.store.StorePipeline": 900,
-    "pipelines.attachments.AttachmentsPipeline": 950,
+    "pipelines.requisites.RequisitesPipeline": 950,
 }
 
 LOG_LEVEL = "INFO"

@@ -36,6 +36,10 @@ ALIAS = "alias"
 DROPPED_ALREADY_ARCHIVED = "sources/dropped/already_archived"
 NORMALIZE_UNPARSED_DATE = "sources/normalize/unparsed_date"
 ATTACHMENTS_SCHEDULED = "sources/attachments/scheduled"
+#: Requisites beyond a page's limits, not fetched (ARTICLE_IMAGES_MAX, REQUISITES_MAX).
+ATTACHMENTS_OMITTED = "sources/attachments/omitted"
+#: Requisites a killed crawl left pending, fetched by this run.
+ATTACHMENTS_RESUMED = "sources/attachments/resumed"
 
 ARCHIVE_WRITE_ERRORS = "sources/archive/write_errors"
 ARCHIVE_FIRST_WRITE_ERROR = "sources/archive/first_write_error"
@@ -113,6 +117,16 @@ def extracted(extractor: str) -> str:
 def attachment(status: str) -> str:
     """Attachments (images, PDFs) that ended with this status."""
     return f"sources/attachments/{status}"
+
+
+def attachment_dedupe(how: str) -> str:
+    """Requisites stored once and shared: by URL (not fetched) or by payload (a revisit)."""
+    return f"sources/attachments/dedupe/{how}"
+
+
+def attachment_kind(kind: str) -> str:
+    """Requisites planned, by kind (image, stylesheet, font, style-image, document)."""
+    return f"sources/attachments/kind/{kind}"
 
 
 def refused(kind: str) -> str:

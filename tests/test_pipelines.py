@@ -19,10 +19,10 @@ from crawler import settings as project
 from crawler.archive import atomic, layout
 from crawler.items import Digest, DigestRead, Entry, Extracted, FetchOutcome, Link, Role
 from crawler.urls import canonicalize, url_id
-from pipelines.attachments import AttachmentsPipeline
 from pipelines.dedupe import DedupePipeline
 from pipelines.extract import ExtractPipeline
 from pipelines.normalize import NormalizePipeline, clean_field, clean_text, iso_date
+from pipelines.requisites import RequisitesPipeline
 from pipelines.settle import SettlePipeline
 from pipelines.store import StorePipeline
 from tests.conftest import (
@@ -418,7 +418,7 @@ def test_store_archives_an_extracted_page_with_its_article(crawler: Crawler) -> 
     assert link["fetch"]["body_bytes"] == len(item.body)
     assert link["fetch"]["extractor"] == "generic"
     article = article_record(crawler, link["article"])
-    assert item.article_id == link["article"]  # what the attachments stage reads
+    assert item.article_id == link["article"]  # what the requisites stage reads
     assert article["links"] == [link["id"]]
     assert article["text"] == text and article["text_chars"] == len(text)
     assert (article["title"], article["author"], article["published"]) == (
@@ -568,7 +568,7 @@ def test_store_archives_a_wechat_article_with_images_without_a_running_engine(
                 extractor="weixin", text="正文", images=["https://mmbiz.qpic.cn/a/640"]
             ),
         )
-        AttachmentsPipeline.from_crawler(crawler).process_item(write(crawler, item))
+        RequisitesPipeline.from_crawler(crawler).process_item(write(crawler, item))
         assert link_record(crawler, WECHAT_SHORT)["status"] == "archived"
     finally:
         close_archive(crawler)
@@ -612,17 +612,19 @@ def test_store_counts_a_write_error_and_goes_on(
     assert stat(crawler, "sources/archive/write_errors") == 1
     assert "No space left" in stat(crawler, "sources/archive/first_write_error")
     assert archive_for(crawler).link_record(item.link_id) is None
-    assert item.article_id is None  # nothing for the attachments stage
+    assert item.article_id is None  # nothing for the requisites stage
 
 
 def test_attachments_are_off_without_images_or_documents(tmp_path: Path) -> None:
-    """AttachmentsPipeline raises NotConfigured when nothing is to be fetched."""
+    """RequisitesPipeline raises NotConfigured when nothing is to be fetched."""
     from scrapy.exceptions import NotConfigured
 
-    crawler = make_crawler(tmp_path, ARTICLE_IMAGES_DOMAINS=[], ARTICLE_DOCUMENTS=False)
+    crawler = make_crawler(
+        tmp_path, ARTICLE_IMAGES_DOMAINS=[], ARTICLE_DOCUMENTS=False, REQUISITES_STYLES=False
+    )
     try:
         with pytest.raises(NotConfigured):
-            AttachmentsPipeline.from_crawler(crawler)
+            RequisitesPipeline.from_crawler(crawler)
     finally:
         close_archive(crawler)
 
@@ -637,7 +639,20 @@ def test_attachments_are_off_without_images_or_documents(tmp_path: Path) -> None
             ["https://mmbiz.qpic.cn/a/640", "https://mmbiz.qpic.cn/b"],
             id="wechat-images-no-data-uris",
         ),
-        pytest.param(URL, ["https://img.example.com/1.png"], {}, [], id="other-site-no-images"),
+        pytest.param(
+            URL,
+            ["https://img.example.com/1.png"],
+            {"ARTICLE_IMAGES_DOMAINS": ["mp.weixin.qq.com"]},
+            [],
+            id="other-site-no-images",
+        ),
+        pytest.param(
+            URL,
+            ["https://img.example.com/1.png"],
+            {},
+            ["https://img.example.com/1.png"],
+            id="every-site-by-default",
+        ),
         pytest.param(
             URL,
             ["https://img.example.com/1.png"],
@@ -668,7 +683,7 @@ def test_attachments_wanted(
     crawler = make_crawler(tmp_path, **settings)
     try:
         item = served(url, extracted=Extracted(text="t", images=images))
-        assert AttachmentsPipeline.from_crawler(crawler).wanted(item) == wanted
+        assert RequisitesPipeline.from_crawler(crawler).wanted(item) == wanted
     finally:
         close_archive(crawler)
 

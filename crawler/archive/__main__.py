@@ -85,6 +85,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_wacz(args: argparse.Namespace) -> int:
+    from crawler.archive.wacz import WaczError, parse_since, write_wacz
+
+    try:
+        since = parse_since(args.since) if args.since else None
+        counts = write_wacz(
+            _root(args.archive), Path(args.output), digests=args.digest or [], since=since
+        )
+    except WaczError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.archive", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("verify", help="check every WARC record, JSON file and link-back")
     p.add_argument("archive", nargs="?", default="archive")
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("wacz", help="write a WACZ 1.1 package (all of it, or some digests)")
+    p.add_argument("archive", nargs="?", default="archive")
+    p.add_argument("-o", "--output", required=True, help="the .wacz file to write")
+    p.add_argument(
+        "--digest", action="append", metavar="ID", help="only this digest's records (repeatable)"
+    )
+    p.add_argument("--since", metavar="DATE", help="only digests read and links fetched since DATE")
+    p.set_defaults(func=cmd_wacz)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS citations(
     digest TEXT NOT NULL, entry INTEGER NOT NULL, url TEXT NOT NULL, link_id TEXT,
     PRIMARY KEY(digest, entry, url));
 CREATE INDEX IF NOT EXISTS citations_link ON citations(link_id);
+CREATE TABLE IF NOT EXISTS requisites(
+    url TEXT PRIMARY KEY, status TEXT NOT NULL, fetched_at REAL NOT NULL, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payloads(
+    digest TEXT PRIMARY KEY, uri TEXT NOT NULL, date TEXT NOT NULL, record_id TEXT NOT NULL,
+    pointer TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_requisites(
+    article TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY(article, url));
 """
 
 #: The one rule of what is due: not in a final state (FINAL), attempts left, no next attempt
@@ -283,6 +290,65 @@ class Index:
     def drop_article(self, article_id: str) -> None:
         self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
 
+    # -- requisites: one capture per URL and per payload across pages --------------------
+    def requisite(self, url: str) -> tuple[str, float, str] | None:
+        """(status, fetched_at, attachment entry as JSON) of a requisite URL stored before."""
+        row = self.db.execute(
+            "SELECT status, fetched_at, entry FROM requisites WHERE url=?", (url,)
+        ).fetchone()
+        return None if row is None else (row[0], float(row[1]), row[2])
+
+    def put_requisite(self, url: str, status: str, fetched_at: float, entry: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO requisites(url, status, fetched_at, entry) VALUES (?,?,?,?)",
+            (url, status, fetched_at, entry),
+        )
+
+    def payload(self, digest: str) -> tuple[str, str, str, str] | None:
+        """(target URI, WARC-Date, record id, pointer JSON) of the first record of a payload."""
+        row = self.db.execute(
+            "SELECT uri, date, record_id, pointer FROM payloads WHERE digest=?", (digest,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def put_payload(self, digest: str, uri: str, date: str, record_id: str, pointer: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO payloads(digest, uri, date, record_id, pointer) "
+            "VALUES (?,?,?,?,?)",
+            (digest, uri, date, record_id, pointer),
+        )
+
+    def put_pending_requisites(self, article: str, urls: list[str]) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO pending_requisites(article, url) VALUES (?,?)",
+            [(article, url) for url in urls],
+        )
+
+    def drop_pending_requisites(self, article: str, urls: list[str]) -> None:
+        self.db.executemany(
+            "DELETE FROM pending_requisites WHERE article=? AND url=?",
+            [(article, url) for url in urls],
+        )
+
+    def pending_requisites(self) -> Iterator[tuple[str, list[str]]]:
+        """(article id, its requisite URLs still pending), article by article."""
+        last = ""
+        while True:
+            row = self.db.execute(
+                "SELECT article FROM pending_requisites WHERE article > ? ORDER BY article LIMIT 1",
+                (last,),
+            ).fetchone()
+            if row is None:
+                return
+            last = row[0]
+            urls = [
+                url
+                for (url,) in self.db.execute(
+                    "SELECT url FROM pending_requisites WHERE article=? ORDER BY rowid", (last,)
+                )
+            ]
+            yield last, urls
+
     def clear(self) -> None:
         """Empty the index, counters included, for a rebuild.
 
@@ -296,7 +362,18 @@ class Index:
                 self.clear()
             return
         tally.drop_triggers(self.db)
-        tables = ("digests", "links", "aliases", "articles", "citations", "link_tally", "tally")
+        tables = (
+            "digests",
+            "links",
+            "aliases",
+            "articles",
+            "citations",
+            "link_tally",
+            "tally",
+            "requisites",
+            "payloads",
+            "pending_requisites",
+        )
         for table in tables:
             self.db.execute(f"DELETE FROM {table}")
         if self._in_transaction:

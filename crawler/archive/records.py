@@ -17,11 +17,13 @@ from crawler.archive.layout import SCHEMA, SCHEMA_VERSION
 from crawler.items import (
     OUTCOMES,
     AttachmentOutcome,
+    Dedupe,
     Digest,
     Extracted,
     FetchOutcome,
     Link,
     Pointer,
+    Requisite,
     Status,
 )
 
@@ -293,17 +295,69 @@ def article(article_id: str, link_id: str, item: FetchOutcome) -> Record:
 
 PENDING_ATTACHMENT: Record = {"status": Status.PENDING}
 
+#: Article field saying how many requisites a page had beyond its limits, and why they were
+#: not fetched: `{"count", "reason"}`.
+OMITTED = "attachments_omitted"
+
+
+def pending_attachment(kind: str, via: str | None = None) -> Record:
+    """An entry of an article's `attachments` not fetched yet (a later run fetches it)."""
+    record: Record = {"status": Status.PENDING, "kind": kind}
+    if via:
+        record["via"] = via
+    return record
+
 
 def attachment(item: AttachmentOutcome) -> Record:
-    """One entry of an article's `attachments`: how fetching an image or a PDF ended."""
-    return {
+    """One entry of an article's `attachments`: how fetching an image, a stylesheet, a font
+    or a PDF ended. `original` is its response record, or its `revisit` record when the same
+    bytes were stored before (`revisit_of` is then the record holding them); `dedupe: "url"`
+    when the URL was stored before and is referenced without a fetch."""
+    record: Record = {
         "status": item.status,
         "reason": item.reason,
         "http_status": item.http_status,
         "content_type": item.content_type,
         "bytes": item.size,
         "original": _pointer(item.original),
+        "kind": item.kind,
+        "fetched_at": item.fetched_at_iso,
+        "payload_digest": item.payload_digest,
     }
+    if item.final_url and item.final_url != item.url:
+        record["final_url"] = item.final_url
+    if item.revisit_of is not None:
+        record["revisit_of"] = item.revisit_of.as_dict()
+    if item.dedupe:
+        record["dedupe"] = item.dedupe
+    if item.via:
+        record["via"] = item.via
+    return record
+
+
+def attachment_outcome(article_id: str, url: str, entry: Record) -> AttachmentOutcome:
+    """The outcome an attachment entry stored before says (a URL referenced again)."""
+
+    def pointer(value: Any) -> Pointer | None:
+        return Pointer(**value) if isinstance(value, dict) else None
+
+    return AttachmentOutcome(
+        article_id=article_id,
+        url=url,
+        status=Status(entry.get("status") or Status.FAILED),
+        reason=entry.get("reason"),
+        http_status=entry.get("http_status"),
+        content_type=entry.get("content_type"),
+        size=int(entry.get("bytes") or 0),
+        original=pointer(entry.get("original")),
+        kind=Requisite(entry.get("kind") or Requisite.IMAGE),
+        final_url=entry.get("final_url"),
+        fetched_at_iso=entry.get("fetched_at"),
+        payload_digest=entry.get("payload_digest"),
+        revisit_of=pointer(entry.get("revisit_of")),
+        dedupe=Dedupe(entry["dedupe"]) if entry.get("dedupe") else None,
+        via=entry.get("via"),
+    )
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from crawler.archive import layout, records
 from crawler.archive.index import Index
 from crawler.archive.reader import iter_records
+from crawler.items import FINAL, Dedupe, Status
+
+
+def iso_to_unix(value: str | None) -> float | None:
+    """Unix time of an ISO 8601 time stamp (a WARC-Date), None when there is none."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def rebuild(root: Path, index: Index) -> dict[str, int]:
@@ -32,4 +46,34 @@ def rebuild(root: Path, index: Index) -> dict[str, int]:
                     index.put_alias(url, rec["id"])
             else:
                 index.put_article(rec["id"], rec.get("body_sha256") or "")
+                requisites(index, rec)
     return counts
+
+
+def requisites(index: Index, article: dict[str, Any]) -> None:
+    """The requisite rows of one article record: URLs stored, payloads first stored, and
+    requisites still pending."""
+    pending = []
+    for url, entry in (article.get("attachments") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        status = entry.get("status")
+        if status == Status.PENDING:
+            pending.append(url)
+            continue
+        if status not in FINAL or entry.get("dedupe") == Dedupe.URL:
+            continue
+        fetched = iso_to_unix(entry.get("fetched_at")) or 0.0
+        index.put_requisite(url, status, fetched, json.dumps(entry))
+        original, digest = entry.get("original"), entry.get("payload_digest")
+        if original and digest and not entry.get("revisit_of") and status == Status.ARCHIVED:
+            uri = entry.get("final_url") or url
+            index.put_payload(
+                digest,
+                uri,
+                entry.get("fetched_at") or "",
+                original["record_id"],
+                json.dumps(original),
+            )
+    if pending:
+        index.put_pending_requisites(article["id"], pending)

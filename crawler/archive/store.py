@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import sqlite3
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +25,36 @@ from crawler.archive import atomic, layout, records, recovery, reindex
 from crawler.archive.index import Index
 from crawler.archive.lock import ArchiveError, ArchiveLock
 from crawler.archive.records import Record
-from crawler.archive.warc import WarcWriter
-from crawler.items import AttachmentOutcome, Digest, FetchOutcome, Status
+from crawler.archive.warc import Original, WarcWriter, http_date, payload_digest
+from crawler.items import (
+    FINAL,
+    AttachmentOutcome,
+    Dedupe,
+    Digest,
+    FetchOutcome,
+    Pointer,
+    Requisite,
+    Status,
+)
 
 logger = logging.getLogger(__name__)
 
+#: A requisite to fetch: (URL, kind, the stylesheet that loads it or None).
+Planned = tuple[str, Requisite, str | None]
+
 #: What `link_due` answers for a link that another link names the same page as.
 ALIAS = "alias"
+
+
+@dataclass(frozen=True)
+class Written:
+    """What `Archive.write_exchange` wrote: the response (or revisit) record, the payload's
+    digest, its WARC-Date, and for a revisit the record that holds the payload."""
+
+    pointer: Pointer
+    payload_digest: str | None = None
+    date: str | None = None
+    revisit_of: Pointer | None = None
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -203,9 +228,10 @@ class Archive:
         pointer = self.warc.write_resource(
             uri=_digest_uri(digest.source),
             data=raw,
-            content_type="text/markdown",
+            content_type=markdown_type(raw),
             read_at=read_at,
         )
+        self.warc.sync()  # group commit: durable before a JSON file points at it
         previous = self.digest_record(digest.id)
         if previous is not None and previous.get("source") != digest.source:
             raise ValueError(
@@ -285,6 +311,7 @@ class Archive:
         """
         status = item.status or Status.FAILED
         article_id = None
+        self.warc.sync()  # group commit: its records durable before JSON points at them
         if status == Status.ARCHIVED and item.extracted is not None:
             article_id = self._store_article(item)
         path = layout.link_path(self.root, item.link_id)
@@ -350,6 +377,7 @@ class Archive:
 
     def record_attachment(self, item: AttachmentOutcome) -> None:
         """Map an attachment URL to its stored original (or to why it is not stored)."""
+        self.warc.sync()
         path = layout.article_path(self.root, item.article_id)
         with self._exclusive(path):
             record = atomic.read_json(path)
@@ -357,6 +385,129 @@ class Archive:
                 return
             record.setdefault("attachments", {})[item.url] = records.attachment(item)
             atomic.write_json(path, record)
+
+    # -- requisites: the images, stylesheets and fonts of archived articles ---------------
+    def write_exchange(self, *, dedupe: bool = False, **exchange: Any) -> Written:
+        """Write an HTTP exchange into WARC (`WarcWriter.write_exchange`'s arguments).
+
+        With `dedupe` (a requisite), a 2xx body whose payload digest an earlier requisite
+        record holds becomes a `revisit` record referring to it; a new payload is remembered
+        for the repeats to come. The index may name a record before it is synced: a crash
+        rebuilds the index from the JSON files, which point only at synced records.
+        """
+        body: bytes = exchange["body"]
+        date = http_date(exchange["fetched_at"])
+        if not dedupe or not 200 <= exchange["status"] < 300 or not body:
+            return Written(self.warc.write_exchange(**exchange), date=date)
+        digest = payload_digest(body)
+        known = self.index.payload(digest)
+        if known is not None:
+            uri, refers_date, record_id, pointer_json = known
+            original = Original(record_id, uri, refers_date, digest)
+            pointer = self.warc.write_exchange(**exchange, refers_to=original)
+            return Written(pointer, digest, date, Pointer(**json.loads(pointer_json)))
+        pointer = self.warc.write_exchange(**exchange)
+        self.index.put_payload(
+            digest, exchange["url"], date, pointer.record_id, json.dumps(pointer.as_dict())
+        )
+        return Written(pointer, digest, date)
+
+    def requisite(self, url: str, max_age: float, now: float | None = None) -> Record | None:
+        """The attachment entry of a requisite URL stored before (within `max_age` seconds),
+        as a page that needs it again references it; None when it is to be fetched."""
+        row = self.index.requisite(url)
+        if row is None:
+            return None
+        _status, fetched_at, entry = row
+        if (time.time() if now is None else now) - fetched_at > max_age:
+            return None
+        record: Record = json.loads(entry)
+        record["dedupe"] = Dedupe.URL
+        return record
+
+    def plan_requisites(self, article_id: str, wanted: list[Planned]) -> list[Planned]:
+        """Mark requisites (url, kind, via) pending in the article record and the index (a
+        killed crawl's next run fetches them); return the ones the article did not have."""
+        path = layout.article_path(self.root, article_id)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None:
+                return []
+            known = record.setdefault("attachments", {})
+            new: list[Planned] = []
+            for url, kind, via in wanted:
+                if url in known or any(url == n[0] for n in new):
+                    continue
+                new.append((url, kind, via))
+                known[url] = records.pending_attachment(kind, via)
+            if new:
+                atomic.write_json(path, record)
+        if new:
+            self.index.put_pending_requisites(article_id, [url for url, _, _ in new])
+        return new
+
+    def record_requisites(
+        self,
+        article_id: str,
+        outcomes: list[AttachmentOutcome],
+        omitted: Record | None = None,
+    ) -> None:
+        """Record how an article's requisites ended, in one write of its record.
+
+        A `metadata` record lists them in the WARC beside the page (`outlink: <url> E <kind>`,
+        WARC-Concurrent-To the page's response record), as Heritrix writes them.
+        """
+        path = layout.article_path(self.root, article_id)
+        with self._exclusive(path):
+            record = atomic.read_json(path)
+            if record is None:
+                return
+            if outcomes:
+                page = record.get("original") or {}
+                self.warc.write_metadata(
+                    uri=record.get("final_url") or record.get("url") or "",
+                    concurrent_to=page.get("record_id"),
+                    fields=[("outlink", f"{o.url} E {o.kind}") for o in outcomes],
+                    at=time.time(),
+                )
+            self.warc.sync()  # group commit: every requisite's record, before JSON names it
+            attachments = record.setdefault("attachments", {})
+            for item in outcomes:
+                attachments[item.url] = records.attachment(item)
+            if omitted:
+                record[records.OMITTED] = omitted
+            atomic.write_json(path, record)
+        for item in outcomes:
+            entry = attachments[item.url]
+            if item.status in FINAL and item.dedupe != Dedupe.URL:
+                self.index.put_requisite(
+                    item.url, item.status, item.fetched_at or time.time(), json.dumps(entry)
+                )
+        self.index.drop_pending_requisites(article_id, [o.url for o in outcomes])
+
+    def pending_requisites(
+        self,
+    ) -> Iterator[tuple[str, str | None, list[tuple[str, Requisite, str | None]]]]:
+        """(article id, page URL, [(url, kind, via)]) of requisites a killed crawl left pending."""
+        for article_id, urls in self.index.pending_requisites():
+            record = self.article_record(article_id)
+            if record is None:
+                self.index.drop_pending_requisites(article_id, urls)
+                continue
+            attachments = record.get("attachments") or {}
+            todo = []
+            for url in urls:
+                entry = attachments.get(url) or {}
+                if entry.get("status") != Status.PENDING:
+                    continue
+                todo.append(
+                    (url, Requisite(entry.get("kind") or Requisite.IMAGE), entry.get("via"))
+                )
+            done = [u for u in urls if u not in {t[0] for t in todo}]
+            if done:
+                self.index.drop_pending_requisites(article_id, done)
+            if todo:
+                yield article_id, record.get("final_url") or record.get("url"), todo
 
     def write_run_report(self, run_id: str, report: Record) -> Path:
         """Write runs/<run_id>.json."""
@@ -514,6 +665,16 @@ def record_failed_start(root: Path, run_id: str, report: Record) -> Path | None:
     path = root / layout.RUNS / f"{run_id}.json"
     atomic.write_json(path, report)
     return path
+
+
+def markdown_type(raw: bytes) -> str:
+    """The Content-Type of a digest's resource record, with the charset its bytes are in
+    (UTF-8, else GB18030, as `crawler.digests` reads them)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "text/markdown; charset=gb18030"
+    return "text/markdown; charset=utf-8"
 
 
 def _digest_uri(source: str) -> str:

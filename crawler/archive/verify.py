@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from crawler.archive import layout, records
-from crawler.archive.warcread import scan
+from crawler.archive.warcread import parse_record, scan
 from crawler.items import Status
 
 
@@ -112,3 +113,65 @@ def verify(root: Path) -> Iterator[str]:
         for link_id in article["links"]:
             if links.get(link_id, {}).get("article") != article_id:
                 yield f"{rel}: lists link {link_id}, which does not point back"
+        yield from requisite_problems(root, rel, article, pointer_problems)
+
+
+def requisite_problems(
+    root: Path,
+    rel: str,
+    article: dict[str, Any],
+    pointer_problems: Callable[[str, dict[str, Any] | None], Iterator[str]],
+) -> Iterator[str]:
+    """An article's requisites (`attachments`) checked like its own original: each entry's
+    status, its pointer, and for a revisit that the record is a `revisit` referring to the
+    record named in `revisit_of`, whose payload digest is the same."""
+    attachments = article.get("attachments") or {}
+    if not isinstance(attachments, dict):
+        yield f"{rel}: attachments is not a JSON object"
+        return
+    for url, entry in attachments.items():
+        owner = f"{rel}: attachment {url}"
+        if not isinstance(entry, dict) or entry.get("status") not in records.LINK_STATUSES:
+            yield f"{owner}: not an attachment entry with a known status"
+            continue
+        original = entry.get("original")
+        yield from pointer_problems(owner, original)
+        revisit_of = entry.get("revisit_of")
+        if revisit_of:
+            yield from pointer_problems(f"{owner} (revisit_of)", revisit_of)
+            yield from revisit_problems(root, owner, entry)
+
+
+def revisit_problems(root: Path, owner: str, entry: dict[str, Any]) -> Iterator[str]:
+    """A revisit entry's two records agree: a `revisit` record (profile identical payload
+    digest) whose WARC-Refers-To is the original's id and whose payload digest is the
+    original's and the entry's."""
+    revisit = _headers_at(root, entry.get("original") or {})
+    original = _headers_at(root, entry.get("revisit_of") or {})
+    if revisit is None or original is None:
+        return  # a missing or misplaced record is told by its pointer's check
+    if revisit.get("warc-type") != "revisit":
+        yield f"{owner}: original is a {revisit.get('warc-type')} record, not a revisit"
+        return
+    if revisit.get("warc-refers-to") != (entry.get("revisit_of") or {}).get("record_id"):
+        yield f"{owner}: revisit refers to {revisit.get('warc-refers-to')}, not to revisit_of"
+    if "identical-payload-digest" not in revisit.get("warc-profile", ""):
+        yield f"{owner}: revisit has profile {revisit.get('warc-profile')!r}"
+    digests = {revisit.get("warc-payload-digest"), original.get("warc-payload-digest")}
+    if len(digests) != 1 or entry.get("payload_digest") not in digests:
+        yield f"{owner}: revisit and its original hold different payload digests"
+
+
+def _headers_at(root: Path, ptr: dict[str, Any]) -> dict[str, str] | None:
+    """The WARC headers of the record a pointer names, None when it cannot be read there."""
+    name = str(ptr.get("warc", ""))
+    if not name.startswith(layout.WARC + "/") or ".." in name or "\\" in name:
+        return None  # only records of the archive's own WARC files are read
+    try:
+        with (root / name).open("rb") as fh:
+            fh.seek(int(ptr["offset"]))
+            data = fh.read(int(ptr["length"]))
+        headers, _block, problems = parse_record(zlib.decompress(data, 16 + zlib.MAX_WBITS))
+    except (OSError, KeyError, TypeError, ValueError, zlib.error):
+        return None
+    return None if problems else headers
