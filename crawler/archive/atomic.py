@@ -59,13 +59,27 @@ def write_json(path: Path, record: dict[str, Any]) -> bool:
     return True
 
 
+class DamagedRecord(ValueError):
+    """A record file that is there but cannot be read as a JSON object (truncated, not JSON,
+    not UTF-8, a list ...); `path` names it, `why` says what is wrong."""
+
+    def __init__(self, path: Path, why: str):
+        super().__init__(f"{path}: {why}")
+        self.path = path
+        self.why = why
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
-    """Read a record, or None when the file does not exist."""
+    """Read a record, or None when the file does not exist; DamagedRecord when unreadable."""
     try:
         with path.open("rb") as fh:
             record = json.load(fh)
     except FileNotFoundError:
         return None
+    except IsADirectoryError:
+        raise DamagedRecord(path, "a folder, not a file") from None
+    except ValueError as exc:  # not JSON, cut short, not UTF-8
+        raise DamagedRecord(path, f"unreadable JSON ({str(exc)[:200]})") from None
     if not isinstance(record, dict):
-        raise ValueError(f"{path}: not a JSON object")
+        raise DamagedRecord(path, "not a JSON object")
     return record

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from datetime import date
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ from crawler.digests.scan import DigestError, Doc, decode, scan
 from crawler.items import Digest, Entry, Link
 from crawler.urls import InvalidURL, canonicalize, url_id
 
-__all__ = ["DigestError", "digest_id", "parse_digest"]
+__all__ = ["DigestError", "digest_id", "digest_id_candidates", "parse_digest"]
 
 _FORMATS = (("hangye", hangye), ("meiri", meiri), ("ribao", ribao))
 _ID_JUNK = re.compile(r"[^\w.-]+")
@@ -145,3 +146,19 @@ def digest_id(source: str) -> str:
     name = _ID_JUNK.sub("-", unicodedata.normalize("NFKC", name).lower())
     name = _DOTS.sub(".", name).lstrip(".-")[:80].rstrip(".-")
     return name or hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def digest_id_candidates(source: str, first: str | None = None) -> Iterator[str]:
+    """The ids a digest from `source` may take, in order: `digest_id(source)` (or `first`),
+    then that id with a suffix of 8 hex digits of the source's sha256, then with `-2`, `-3` ...
+
+    The archive takes the first one no other source holds (`Archive.assign_digest_id`): the
+    same file name in two folders, or names alike in their first 80 characters, each keep a
+    digest of their own.
+    """
+    base = first or digest_id(source)
+    yield base
+    tag = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    yield f"{base}-{tag}"
+    for n in range(2, 10_000):
+        yield f"{base}-{tag}-{n}"
