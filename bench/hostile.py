@@ -32,6 +32,8 @@ MIXES: dict[str, list[str]] = {
     "links": ["/links/130000"] * 3,
     "bombs": ["/gzipbomb"] * 10 + ["/inflate/60"] * 10 + ["/gzip2/60"] * 2,
     "markup": ["/flat/10240", "/nested/10240", "/flat/10240", "/nested/10240"],
+    "skipbombs": ["/gzipbomb"] * 10,
+    "inflates": ["/inflate/60"] * 10,
 }
 MIXES["default"] = [
     *MIXES["links"][:2],
@@ -79,11 +81,14 @@ def main() -> None:
             cwd=measure.REPO,
             check=False,
         ).stdout.splitlines()
-        ends = collections.Counter(
-            (json.loads(r)["status"], (json.loads(r)["reason"] or "")[:70]) for r in rows
-        )
-        for (status, reason), n in sorted(ends.items()):
-            print(f"{n:3d} {status:9s} {reason}")
+        ends: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+        for line in rows:
+            row = json.loads(line)
+            path = row["url"].split("/", 3)[-1].rsplit("/", 1)[0]
+            ends[(row["status"], (row["reason"] or "")[:70])].append(path)
+        for (status, reason), paths in sorted(ends.items()):
+            kinds = ", ".join(f"{k} x{n}" for k, n in collections.Counter(paths).items())
+            print(f"{len(paths):3d} {status:9s} {reason}  [{kinds}]")
         print(
             f"mix {args.mix}: {len(urls)} links, rc {usage.rc}, {usage.wall:.1f} s, peak RSS "
             f"(tree) {usage.peak_rss / 1e6:.0f} MB, peak PSS {usage.peak_pss / 1e6:.0f} MB, "

@@ -25,7 +25,7 @@ from crawler import stats
 from crawler.archive.lock import ArchiveError
 from crawler.commands import crawl
 from crawler.commands.crawl import STARTUP_ERRORS, Command
-from crawler.inputs import InputError
+from crawler.digests.sources import InputError
 from spiders.sources import SourcesSpider
 from tests.conftest import close_archive, project_crawler
 

@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 
 from crawler import stats
 from crawler.archive.store import ALIAS
-from crawler.inputs import InputError
+from crawler.digests.sources import InputError
 from crawler.items import DigestRead, FetchOutcome, Pointer, Role, Status
 from crawler.netsafety import RefusedURL
 from crawler.urls import canonicalize, url_id

@@ -103,6 +103,7 @@ class RunReport:
             "seconds": round(time.time() - self.started, 3),
             "finish_reason": reason,
             "recovered": self.archive.recovered,
+            "damaged": self._damaged(),
             "digests": {
                 "read": self._count(keys.DIGESTS_READ),
                 "unchanged": self._count(keys.DIGESTS_UNCHANGED),
@@ -132,6 +133,13 @@ class RunReport:
                 "downloaded": self._count("downloader/response_bytes"),
             },
         }
+
+    def _damaged(self) -> list[str]:
+        """The damaged records the archive met ("<file>: why"), counted in the stats."""
+        damaged = list(self.archive.damaged)
+        if damaged:
+            self.stats.set_value(keys.ARCHIVE_DAMAGED, len(damaged))
+        return damaged
 
     def failures(self, report: dict[str, Any], reason: str) -> list[str]:
         """Why the run failed as a whole; [] when it did its job."""
