@@ -470,7 +470,8 @@ class FaultServer:
         body = b"<html><body>odd status</body></html>"
         conn.sendall(
             f"HTTP/1.1 {line}\r\nConnection: close\r\nContent-Type: text/html\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body
+            f"Content-Length: {len(body)}\r\n\r\n".encode("latin-1")
+            + body
         )
 
     def _r_retry_value(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
