@@ -76,7 +76,9 @@ def fetch(archive: Archive, url: str, *, gzipped: bool = False) -> None:
         _exchange(archive, url, 302, b"", [(b"Location", b"/c.html")])
         redirects, final = [url], f"{SITE}/c.html"
     if final == GONE:
-        pointer = _exchange(archive, final, 404, b"<html>no</html>", [(b"Content-Type", b"text/html")])
+        pointer = _exchange(
+            archive, final, 404, b"<html>no</html>", [(b"Content-Type", b"text/html")]
+        )
         item = FetchOutcome(
             url_id(url), url, Status.GONE, "HTTP 404", 404, final, "text/html", original=pointer
         )

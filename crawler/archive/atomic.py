@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -14,7 +15,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # one temp name per process and thread: no other writer can hold it, and it is cheaper
     # than mkstemp's random names (a quarter of the crawl thread's time in writes)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp = path.parent / f".{short_name(path.name)}.{os.getpid()}.{threading.get_ident()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -26,6 +27,20 @@ def write_bytes(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+#: Bytes of a file name kept as it is in a name made from it (names end at 255 bytes).
+NAME_BYTES = 160
+
+
+def short_name(name: str, limit: int = NAME_BYTES) -> str:
+    """`name` when it has at most `limit` bytes, else its start and a hash of it: a name to
+    build longer names from (temp and quarantine files) that stays within the 255 bytes."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return name
+    head = raw[: limit - 17].decode("utf-8", "ignore")
+    return f"{head}~{hashlib.sha256(raw).hexdigest()[:16]}"
 
 
 def fsync_dir(directory: Path) -> None:

@@ -54,8 +54,12 @@ def digest_path(root: Path, digest_id: str) -> Path:
 
 
 def quarantine_path(root: Path, rel: str, stamp: str) -> Path:
-    """quarantine/<rel>.<stamp>: where the damaged file `rel` (relative to root) is kept."""
-    return root / QUARANTINE / f"{rel}.{stamp}"
+    """quarantine/<rel>.<stamp>: where the damaged file `rel` (relative to root) is kept (a
+    name too long for that is shortened, `crawler.archive.atomic.short_name`)."""
+    from crawler.archive.atomic import short_name
+
+    folder, _, name = rel.rpartition("/")
+    return root / QUARANTINE / folder / f"{short_name(name)}.{stamp}"
 
 
 def relative(root: Path, path: Path) -> str:

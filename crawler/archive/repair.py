@@ -198,11 +198,24 @@ def apply(archive: Archive, plan: Plan) -> list[str]:
         _quarantine_file(root, path, f"{rel}.{stamp}")
         done.append(f"{rel}: moved to {layout.QUARANTINE}/{rel}.{stamp}")
         rebuild.record(rel)
-    for link_id, url in plan.missing_links.items():
+    for link_id, url in {**plan.missing_links, **_missing_links(root)}.items():
         rebuild.link(link_id, url)
     counts = archive.reindex()
     done.append(f"index rebuilt: {counts}")
     return done
+
+
+def _missing_links(root: Path) -> dict[str, str | None]:
+    """Links the (sound, or rebuilt) digests cite that have no record: id -> canonical URL."""
+    missing: dict[str, str | None] = {}
+    for path in record_paths(root, layout.DIGESTS):
+        digest = read_record(layout.DIGESTS, path, lambda _p, _w: None)
+        for entry in digest["entries"] if digest else []:
+            for link in entry["links"]:
+                link_id = link.get("link_id")
+                if layout.is_record_id(link_id) and not layout.link_path(root, link_id).exists():
+                    missing.setdefault(link_id, link.get("canonical_url"))
+    return missing
 
 
 def _kind_order(rel: str) -> tuple[int, str]:

@@ -34,6 +34,9 @@ _DATES = (
     re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
     re.compile(r"(?<!\d)(\d{4})[-/._](\d{1,2})[-/._](\d{1,2})(?!\d)"),
 )
+#: Bytes of UTF-8 a digest id has at most: its file name, with a suffix (`digest_id_candidates`)
+#: and `.json`, stays well within the 255 bytes a file name may have.
+ID_BYTES = 200
 _COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 
 
@@ -144,7 +147,10 @@ def digest_id(source: str) -> str:
     else:
         name = PurePosixPath(source.replace("\\", "/")).stem if source else ""
     name = _ID_JUNK.sub("-", unicodedata.normalize("NFKC", name).lower())
-    name = _DOTS.sub(".", name).lstrip(".-")[:80].rstrip(".-")
+    name = _DOTS.sub(".", name).lstrip(".-")[:80]
+    while len(name.encode("utf-8", "surrogatepass")) > ID_BYTES:  # 80 汉字 are 240 bytes
+        name = name[:-1]
+    name = name.rstrip(".-")
     return name or hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
