@@ -25,7 +25,7 @@ from scrapy.exceptions import (
 from scrapy.http import Response
 from twisted.internet import error as net
 from twisted.python.failure import Failure
-from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+from twisted.web._newclient import ParseError, ResponseFailed, ResponseNeverReceived
 
 try:  # Scrapy >= 2.13 limits decompression to DOWNLOAD_MAXSIZE with this exception
     from scrapy.utils._compression import _DecompressionMaxSizeExceeded as _Inflated
@@ -227,6 +227,11 @@ def _connection_end(exc: BaseException) -> str:
         chain.append(link)
         link = link.__cause__ or link.__context__
     inner = chain + [getattr(r, "value", r) for e in chain for r in getattr(e, "reasons", ()) or ()]
+    malformed = next((e for e in inner if isinstance(e, ParseError)), None)
+    if malformed is not None:  # a status line or header no HTTP parser takes
+        why, data = [*malformed.args, "", b""][:2]
+        shown = data.decode("latin-1") if isinstance(data, bytes) else str(data)
+        return f"malformed response: {why} ({shown[:200]!r})"
     if any(isinstance(e, net.ConnectionDone) for e in inner):
         how = "closed by the server"
     elif any(isinstance(e, net.ConnectionLost) for e in inner):

@@ -198,6 +198,13 @@ class Archive:
                 next_attempt=row["next_attempt"],
                 article=row["article"],
             )
+            article = (
+                self._read(layout.ARTICLES, layout.article_path(self.root, row["article"]))
+                if row["article"]
+                else None
+            )
+            if article is not None and article.get("url") == url:  # its own fetch's original
+                record["original"] = article.get("original")
         cited_by = []
         for digest_id, entry, cited_url in self.index.citing(link_id):
             digest = self._read(layout.DIGESTS, layout.digest_path(self.root, digest_id))

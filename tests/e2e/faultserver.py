@@ -475,7 +475,8 @@ class FaultServer:
         )
 
     def _r_retry_value(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
-        self._send(conn, 503, b"busy", "text/plain", {"Retry-After": unquote(args[0])})
+        value = unquote(args[0], encoding="latin-1")  # any byte, as a hostile server sends it
+        self._send(conn, 503, b"busy", "text/plain", {"Retry-After": value})
 
     def _r_retry_after(
         self, conn: socket.socket, args: list[str], count: int, path: str, code: int = 429
