@@ -37,7 +37,7 @@ import signal
 import struct
 import sys
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -190,7 +190,8 @@ class _Worker:
         self._idle.clear()
         if len(self.waiting) == 1:
             job.started.set_result(loop.time())
-        process.stdin.write(_HEADER.pack(len(request)) + request)
+        process.stdin.write(_HEADER.pack(len(request)))
+        process.stdin.write(request)  # not joined to the header: no copy of a large page
         sending = asyncio.ensure_future(process.stdin.drain())
         sending.add_done_callback(_retrieved)
         try:
@@ -286,9 +287,14 @@ class _Worker:
             await asyncio.gather(self.reader, return_exceptions=True)
 
 
+#: Bytes of pages a pool holds at once (sent or being sent) per child, beyond its first page:
+#: a few large pages wait their turn in the crawl as their small response, not as copies.
+QUEUED_BYTES = 12_000_000
+
+
 class ExtractionPool:
     """`size` extraction children, each holding up to `depth` pages (one read, the rest queued
-    in its pipe); `extract` waits while all of them are full."""
+    in its pipe) and `QUEUED_BYTES` of them; `extract` waits while all of them are full."""
 
     def __init__(
         self,
@@ -310,18 +316,36 @@ class ExtractionPool:
         self._workers = [_Worker(n, command, limits) for n in range(size)]
         self._depth = depth
         self._slots: asyncio.Semaphore | None = None
+        self._bytes: asyncio.Condition | None = None
+        self._held = 0  # bytes of the pages admitted and not answered yet
 
     def _free(self) -> asyncio.Semaphore:
         if self._slots is None:  # made in the running loop, on first use
             self._slots = asyncio.Semaphore(self.size * self._depth)
+            self._bytes = asyncio.Condition()
         return self._slots
+
+    @contextlib.asynccontextmanager
+    async def _room(self, size: int) -> AsyncIterator[None]:
+        """Wait until `size` more bytes of pages fit (a page always fits when none is held)."""
+        assert self._bytes is not None
+        budget = QUEUED_BYTES * self.size
+        async with self._bytes:
+            await self._bytes.wait_for(lambda: not self._held or self._held + size <= budget)
+            self._held += size
+        try:
+            yield
+        finally:
+            async with self._bytes:
+                self._held -= size
+                self._bytes.notify_all()
 
     def _least_busy(self) -> _Worker:
         return min(self._workers, key=lambda worker: len(worker.waiting))
 
     async def extract(self, url: str, body: bytes, content_type: str | None) -> Extracted:
         """What `crawler.extractors.extract` says of the page, read in a child process."""
-        async with self._free():
+        async with self._free(), self._room(len(body)):
             request = pickle.dumps((url, body, content_type), protocol=pickle.HIGHEST_PROTOCOL)
             try:
                 try:

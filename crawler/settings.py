@@ -47,7 +47,7 @@ EXTRACT_WORKERS: int | str = "auto"
 EXTRACT_TIMEOUT = 120
 # Address space (MB) each extraction worker may use (RLIMIT_AS); a page that needs more ends
 # `failed` ("... needs more than EXTRACT_WORKER_MEMORY") and its worker is replaced. 0: none.
-EXTRACT_WORKER_MEMORY = 288
+EXTRACT_WORKER_MEMORY = 256
 # A worker holding more than this (MB of RSS) after a page is replaced before the next one;
 # and after this many pages (0: never). Keeps the crawl's process tree within its ceiling.
 EXTRACT_WORKER_RECYCLE_MB = 160

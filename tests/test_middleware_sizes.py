@@ -242,3 +242,28 @@ def test_the_gate_is_off_at_zero(tmp_path: Path) -> None:
             DecompressionGate.from_crawler(crawler)
     finally:
         close_archive(crawler)
+
+
+def test_a_body_refused_while_inflated_does_not_hold_the_next_one(crawler: Crawler) -> None:
+    """A bomb refused by the decompression never reaches the scraper: once its request has
+    left the downloader, the next compressed response goes on at once."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from crawler.middlewares.sizes import DecompressionGate
+
+    bomb, next_one = Request(URL), Request(URL + "?next")
+    downloader = SimpleNamespace(active={bomb, next_one})
+    crawler.engine = SimpleNamespace(  # type: ignore[assignment]
+        scraper=SimpleNamespace(slot=SimpleNamespace(active_size=0)), downloader=downloader
+    )
+    gate = DecompressionGate.from_crawler(crawler)
+
+    async def run() -> bool:
+        await gate.process_response(bomb, _response(bomb))
+        downloader.active.discard(bomb)  # refused: IgnoreRequest, no response_received
+        waiting = asyncio.ensure_future(gate.process_response(next_one, _response(next_one)))
+        await asyncio.sleep(0.05)
+        return waiting.done()
+
+    assert asyncio.run(run())

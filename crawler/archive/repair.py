@@ -194,9 +194,9 @@ def apply(archive: Archive, plan: Plan) -> list[str]:
     wanted = sorted(plan.damaged_json, key=_kind_order)
     rebuild = Rebuilder(archive, done)
     for rel in wanted:
-        path = root / rel
-        _quarantine_file(root, path, f"{rel}.{stamp}")
-        done.append(f"{rel}: moved to {layout.QUARANTINE}/{rel}.{stamp}")
+        target = layout.quarantine_path(root, rel, stamp)
+        _quarantine_file(root, root / rel, layout.relative(root / layout.QUARANTINE, target))
+        done.append(f"{rel}: moved to {layout.relative(root, target)}")
         rebuild.record(rel)
     for link_id, url in {**plan.missing_links, **_missing_links(root)}.items():
         rebuild.link(link_id, url)

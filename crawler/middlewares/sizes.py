@@ -97,7 +97,7 @@ class DecompressionGate:
     def __init__(self, crawler: Crawler, limit: int):
         self.crawler = crawler
         self.limit = limit
-        self._passing: dict[int, float] = {}  # id(request) -> when it was let through
+        self._passing: dict[int, tuple[Request, float]] = {}  # let through, being inflated
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -119,8 +119,12 @@ class DecompressionGate:
         return int(getattr(slot, "active_size", 0) or 0)
 
     def _busy(self, now: float) -> bool:
-        for key, since in list(self._passing.items()):
-            if now - since > self.PASSAGE:
+        """Whether another response is being inflated, or too much is held."""
+        active = getattr(getattr(self.crawler.engine, "downloader", None), "active", None)
+        for key, (request, since) in list(self._passing.items()):
+            # a response refused while inflated (a bomb) leaves the downloader unseen here
+            gone = active is not None and request not in active
+            if gone or now - since > self.PASSAGE:
                 del self._passing[key]
         return bool(self._passing) or self._held() > self.limit
 
@@ -135,5 +139,5 @@ class DecompressionGate:
                 assert self.crawler.stats is not None
                 self.crawler.stats.inc_value(stats.DECOMPRESS_WAITS)
             await sleep(self.POLL_PASSING if self._passing else self.POLL)
-        self._passing[id(request)] = time.monotonic()
+        self._passing[id(request)] = (request, time.monotonic())
         return response
