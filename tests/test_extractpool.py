@@ -220,3 +220,40 @@ def test_a_worker_dies_with_its_parent_even_mid_page(tmp_path: Path) -> None:
             break
         time.sleep(0.05)
     assert not alive(child)
+
+
+def test_pages_larger_than_the_byte_budget_still_go_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """However large, a page goes when nothing else is held: no page waits for ever."""
+    import crawler.extractpool as pool_module
+
+    monkeypatch.setattr(pool_module, "QUEUED_BYTES", 1_000_000)
+
+    async def run() -> list[object]:
+        pool = ExtractionPool(1, timeout=30, command=SLEEPER)
+        try:
+            big = b"x" * 1_500_000
+            urls = [f"https://example.com/{n}/sleep/0.1" for n in range(4)]
+            return list(await asyncio.gather(*(pool.extract(u, big, None) for u in urls)))
+        finally:
+            await pool.close()
+
+    assert [r.status for r in asyncio.run(run())] == ["archived"] * 4
+
+
+def test_the_byte_budget_holds_back_a_page_that_does_not_fit() -> None:
+    import crawler.extractpool as pool_module
+
+    async def run() -> tuple[bool, bool]:
+        pool = ExtractionPool(1, timeout=30, command=SLEEPER)
+        pool._free()
+        budget = pool_module.QUEUED_BYTES
+        async with pool._room(budget - 10):
+            second = asyncio.ensure_future(pool._room(100).__aenter__())
+            await asyncio.sleep(0.1)
+            held_back = not second.done()
+        await asyncio.wait_for(second, 5)
+        return held_back, second.done()
+
+    assert asyncio.run(run()) == (True, True)

@@ -186,3 +186,33 @@ def test_a_damaged_link_record_is_quarantined_and_rebuilt_when_it_is_written(
     (kept,) = (root / layout.QUARANTINE).rglob("*.json.*")
     assert kept.read_text() == cut  # kept as found
     assert list(verify(root)) == [], built
+
+
+def test_an_unreadable_lock_record_has_every_warc_tail_looked_at(tmp_path: Path) -> None:
+    """A single crawl's record that cannot be read names no writer: every file is checked
+    (no other process writes an archive a single crawl holds)."""
+    root = tmp_path / "archive"
+    _run(DIES_MID_RECORD, root)
+    (root / layout.LOCK).write_bytes(b"\x00garbage")
+    assert list(verify(root))
+    archive = Archive(root).open()
+    assert archive.recovered
+    archive.close()
+    assert list(verify(root)) == []
+
+
+def test_a_damaged_manifest_over_records_of_another_version_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from crawler.archive.lock import ArchiveError
+
+    root = tmp_path / "archive"
+    build(root)
+    path = next((root / "links").glob("*/*.json"))
+    record = json.loads(path.read_text())
+    record["schema_version"] = 2
+    path.write_text(json.dumps(record))
+    (root / layout.MANIFEST).write_text("{")
+    with pytest.raises(ArchiveError, match="schema_version"):
+        Archive(root).open()
+    assert (root / layout.MANIFEST).read_text() == "{"  # left as it was

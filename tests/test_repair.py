@@ -195,3 +195,15 @@ def test_a_repaired_archive_is_crawled_on(pristine: Built, tmp_path: Path) -> No
     finally:
         archive.close()
     assert due == {URLS[0], PENDING}
+
+
+def test_a_folder_where_a_record_should_be_is_a_damaged_record(
+    pristine: Built, tmp_path: Path
+) -> None:
+    work = copy(pristine, tmp_path / "work")
+    folder = work.root / "links" / "ff" / ("f" * 32 + ".json")
+    folder.mkdir(parents=True)
+    problems = list(verify(work.root))
+    assert len(problems) == 1 and problems[0].startswith("links/ff/"), problems
+    told: list[str] = []
+    assert len(list(citations(work.root, on_damaged=lambda p, w: told.append(w)))) == len(URLS)
