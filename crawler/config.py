@@ -66,6 +66,11 @@ class Config:
     extract_as: Mapping[str, str]
     extract_workers: int | str
     extract_timeout: float
+    extract_worker_memory: int
+    extract_worker_recycle_mb: int
+    extract_worker_max_pages: int
+    extract_max_bytes: int
+    decompress_wait_bytes: int
     allowed_private_networks: tuple[str, ...]
     contact_url: str
     progress_interval: float
@@ -270,6 +275,7 @@ _SECONDS = _number(float, 0, None, "a number of seconds, 0 or more")
 _POSITIVE_SECONDS = _number(float, 1e-3, None, "a number of seconds above 0")
 _COUNT = _number(int, 0, None, "a whole number, 0 or more")
 _AT_LEAST_ONE = _number(int, 1, None, "a whole number, 1 or more")
+_MB = "a number of megabytes, 0 or more (0: no limit)"
 
 #: The project's settings: name -> (Config field, parser).
 PROJECT: dict[str, tuple[str, Parser]] = {
@@ -292,6 +298,11 @@ PROJECT: dict[str, tuple[str, Parser]] = {
     "EXTRACT_AS": ("extract_as", _host_map),
     "EXTRACT_WORKERS": ("extract_workers", _workers),
     "EXTRACT_TIMEOUT": ("extract_timeout", _POSITIVE_SECONDS),
+    "EXTRACT_WORKER_MEMORY": ("extract_worker_memory", _number(int, 0, None, _MB)),
+    "EXTRACT_WORKER_RECYCLE_MB": ("extract_worker_recycle_mb", _number(int, 0, None, _MB)),
+    "EXTRACT_WORKER_MAX_PAGES": ("extract_worker_max_pages", _COUNT),
+    "EXTRACT_MAX_BYTES": ("extract_max_bytes", _number(int, 1, None, "a number of bytes above 0")),
+    "DECOMPRESS_WAIT_BYTES": ("decompress_wait_bytes", _COUNT),
     "ALLOWED_PRIVATE_NETWORKS": ("allowed_private_networks", _networks),
     "CONTACT_URL": ("contact_url", _url(("http", "https", "mailto"), empty=False)),
     "PROGRESS_INTERVAL": ("progress_interval", _SECONDS),
@@ -334,6 +345,7 @@ SCRAPY: dict[str, Parser] = {
     "DOWNLOAD_MAXSIZE": _COUNT,
     "DOWNLOAD_WARNSIZE": _COUNT,
     "REDIRECT_MAX_TIMES": _COUNT,
+    "URLLENGTH_LIMIT": _AT_LEAST_ONE,
     "RETRY_TIMES": _COUNT,
     "RETRY_BACKOFF_BASE": _SECONDS,
     "RETRY_BACKOFF_MAX": _SECONDS,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crawler import __version__
+from crawler.urls import MAX_URL_LENGTH
 
 BOT_NAME = "sources"
 SPIDER_MODULES = ["spiders"]
@@ -59,8 +60,19 @@ EXTRACT_AS: dict[str, str] = {}
 # Processes that run text extraction beside the crawl: "auto" is one per core beyond the first
 # (the crawl process keeps that one busy); 0 extracts on the crawl's own thread.
 EXTRACT_WORKERS: int | str = "auto"
-# Seconds one page may take to extract before it is recorded failed and its worker restarted.
+# Seconds one page may take to extract before it is recorded failed and its worker restarted;
+# counted from when its worker starts reading it, not while it waits behind other pages.
 EXTRACT_TIMEOUT = 120
+# Address space (MB) each extraction worker may use (RLIMIT_AS); a page that needs more ends
+# `failed` ("... needs more than EXTRACT_WORKER_MEMORY") and its worker is replaced. 0: none.
+EXTRACT_WORKER_MEMORY = 256
+# A worker holding more than this (MB of RSS) after a page is replaced before the next one;
+# and after this many pages (0: never). Keeps the crawl's process tree within its ceiling.
+EXTRACT_WORKER_RECYCLE_MB = 160
+EXTRACT_WORKER_MAX_PAGES = 2000
+# Bytes of a body the extractors read at most (the WARC keeps every byte as served); pages are
+# cut there before they are sent to a worker. Not below crawler.extractors.decode.MAX_HTML_BYTES.
+EXTRACT_MAX_BYTES = 10_000_000
 # Networks or host names that may be fetched although private or loopback (CIDR or names).
 ALLOWED_PRIVATE_NETWORKS: list[str] = []
 # Where site owners can learn about this crawler; it is part of the User-Agent.
@@ -146,8 +158,15 @@ DOWNLOAD_TIMEOUT = 30
 # large: ...". Articles are < 5 MB, arXiv PDFs < 50 MB.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+# A compressed response waits before it is decompressed while the responses being processed
+# hold more than this many bytes (crawler.middlewares.sizes.DecompressionGate): gzip bombs
+# under DOWNLOAD_MAXSIZE are inflated one after another, not all at once. 0: no waiting.
+DECOMPRESS_WAIT_BYTES = 16 * 1024 * 1024
 # A body shorter than its Content-Length is a failure ("truncated body"), never stored as whole.
 DOWNLOAD_FAIL_ON_DATALOSS = True
+# The one URL length limit (Scrapy's UrlLengthMiddleware drops longer requests): a cited link
+# longer than this is recorded `invalid` with why, never sent to be dropped.
+URLLENGTH_LIMIT = MAX_URL_LENGTH
 # Redirects followed per link; a longer chain ends `failed` "too many redirects", a URL about to
 # be requested a third time "redirect loop" (crawler.middlewares.redirects).
 REDIRECT_MAX_TIMES = 10
@@ -182,6 +201,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,  # Retry-After, backoff, bounded
     "crawler.middlewares.sizes.SizesMiddleware": 555,  # names bodies cut for DOWNLOAD_MAXSIZE
+    # compressed responses wait here, before Scrapy's HttpCompressionMiddleware (590) inflates
+    # them, while the responses in processing are large
+    "crawler.middlewares.sizes.DecompressionGate": 595,
     # 580-699: Scrapy's redirect middlewares, ending loops and long chains with a reason
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.redirects.MetaRefreshGuardMiddleware": 580,

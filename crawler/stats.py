@@ -30,6 +30,8 @@ LINKS_NEW = "sources/links/new"
 LINKS_SCHEDULED = "sources/links/scheduled"
 LINKS_RESUMED = "sources/links/resumed"
 LINKS_DUPLICATE_IN_RUN = "sources/links/duplicate_in_run"
+#: Links of earlier runs longer than URLLENGTH_LIMIT (lowered since), recorded skipped.
+LINKS_TOO_LONG = "sources/links/too_long"
 #: Why a cited link was not fetched: its status, or `ALIAS` (another link names the page).
 ALIAS = "alias"
 
@@ -40,6 +42,15 @@ ATTACHMENTS_SCHEDULED = "sources/attachments/scheduled"
 ATTACHMENTS_OMITTED = "sources/attachments/omitted"
 #: Requisites a killed crawl left pending, fetched by this run.
 ATTACHMENTS_RESUMED = "sources/attachments/resumed"
+
+#: Compressed responses held back before decompression (`DecompressionGate`).
+DECOMPRESS_WAITS = "sources/decompress/waited"
+#: Extraction workers replaced between pages (memory held, pages read, out of memory).
+EXTRACT_RECYCLED = "sources/extract/recycled"
+#: Damaged records (cut short, not JSON, wrong shape) the archive met, named in the report.
+ARCHIVE_DAMAGED = "sources/archive/damaged_records"
+#: Items whose storing raised an unexpected exception; their links are recorded failed.
+STORE_ERRORS = "sources/archive/store_errors"
 
 ARCHIVE_WRITE_ERRORS = "sources/archive/write_errors"
 ARCHIVE_FIRST_WRITE_ERROR = "sources/archive/first_write_error"

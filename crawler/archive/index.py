@@ -167,6 +167,32 @@ class Index:
             [(digest_id, entry, url, link_id) for entry, url, link_id in rows],
         )
 
+    def digest_source(self, digest_id: str) -> str | None:
+        """The source a digest id was recorded for, or None."""
+        row = self.db.execute("SELECT source FROM digests WHERE id=?", (digest_id,)).fetchone()
+        return row[0] if row else None
+
+    def citing(self, link_id: str) -> list[tuple[str, int, str]]:
+        """(digest, entry, URL as cited) of every citation of a link."""
+        rows = self.db.execute(
+            "SELECT digest, entry, url FROM citations WHERE link_id=? ORDER BY digest, entry, url",
+            (link_id,),
+        )
+        return [(str(d), int(e), str(u)) for d, e, u in rows]
+
+    def cited_by_digest(self, digest_id: str) -> list[tuple[int, str, str | None]]:
+        """(entry, URL as cited, link id) of every citation of a digest."""
+        rows = self.db.execute(
+            "SELECT entry, url, link_id FROM citations WHERE digest=? ORDER BY entry, url",
+            (digest_id,),
+        )
+        return [(int(e), str(u), lid) for e, u, lid in rows]
+
+    def links_of_article(self, article_id: str) -> list[str]:
+        """Ids of the links whose fetch ended in this article."""
+        rows = self.db.execute("SELECT id FROM links WHERE article=? ORDER BY id", (article_id,))
+        return [str(link_id) for (link_id,) in rows]
+
     # -- links ---------------------------------------------------------------------------
     def link(self, link_id: str) -> dict[str, Any] | None:
         """A link's row: id, canonical_url, status, attempts, next_attempt, article."""
@@ -270,11 +296,6 @@ class Index:
         )
 
     # -- taking records out (`Archive.forget`) ------------------------------------------
-    def links_of_article(self, article_id: str) -> list[str]:
-        """Every link whose record points at the article (its own and `same_as` links)."""
-        rows = self.db.execute("SELECT id FROM links WHERE article=?", (article_id,))
-        return [link_id for (link_id,) in rows]
-
     def drop_digest(self, digest_id: str, source: str | None) -> None:
         """Forget a digest: its row, its citations, its file's size and mtime."""
         self.db.execute("DELETE FROM citations WHERE digest=?", (digest_id,))

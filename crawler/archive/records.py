@@ -174,6 +174,16 @@ def cited_links(record: Record) -> list[tuple[int, str, str | None]]:
     ]
 
 
+def cited_role(digest: Record, position: int, url: str) -> str | None:
+    """The role a digest record gives the link `url` in entry `position` (None: not cited)."""
+    for entry in digest.get("entries", []):
+        if entry.get("position") == position:
+            for link in entry.get("links", []):
+                if link.get("url") == url:
+                    return str(link.get("role"))
+    return None
+
+
 def citation(digest_id: str, entry: int, role: str, url: str) -> Record:
     """One `cited_by` entry of a link record."""
     return {"digest": digest_id, "entry": entry, "role": role, "url": url}
@@ -453,6 +463,7 @@ def run_report(run: str, started: float, finished: float, **parts: Any) -> Recor
         "finish_reason": None,
         "job": None,
         "recovered": False,
+        "damaged": [],
         "digests": {
             "read": 0,
             "unchanged": 0,
@@ -526,3 +537,81 @@ def forget_report(
         "pruned": pruned,
         "counts": counts,
     }
+
+
+# -- checking --------------------------------------------------------------------------------
+
+#: Fields of a WARC pointer and their JSON types.
+POINTER_FIELDS: dict[str, tuple[type, ...]] = {
+    "warc": (str,),
+    "offset": (int,),
+    "length": (int,),
+    "record_id": (str,),
+}
+#: Fields of the parts of records that readers index into, and their JSON types.
+_PARTS: dict[str, dict[str, tuple[type, ...]]] = {
+    "entry": {"position": (int,), "links": (list,)},
+    "cited": {"url": (str,), "role": (str,), "link_id": (str, _NONE)},
+    "cited_by": {"digest": (str,), "entry": (int,), "url": (str,)},
+}
+
+
+def _typed(value: Any, types: tuple[type, ...]) -> bool:
+    """Whether a JSON value has one of `types` (a bool is no int here)."""
+    return isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+
+
+def _fields(what: str, rec: Any, spec: dict[str, tuple[type, ...]]) -> list[str]:
+    """Problems of the fields `spec` names in `rec` (the record itself when `what` is "")."""
+    if not isinstance(rec, dict):
+        return [f"{what or 'record'} is not a JSON object"]
+    where = f"{what}: " if what else ""
+    out = []
+    for key, types in spec.items():
+        if key not in rec:
+            out.append(f"{where}missing field {key!r}")
+        elif not _typed(rec[key], types):
+            out.append(f"{where}field {key!r} has the wrong type")
+    return out
+
+
+def problems(kind: str, rec: Any) -> list[str]:
+    """What makes `rec` no sound record of `kind` (digests, links, articles); [] when sound.
+
+    The fields of `REQUIRED`, the parts readers index into (entries and their links,
+    `cited_by`, an article's `links`), pointers, a link's status and an article's text_chars.
+    """
+    out = _fields("", rec, REQUIRED[kind])
+    if out:
+        return out
+    if rec["original"] is not None:
+        out += _fields("original", rec["original"], POINTER_FIELDS)
+    if kind == "digests":
+        if not isinstance(rec.get("links", []), list):
+            return ["field 'links' has the wrong type"]
+        for n, entry in enumerate(citing_entries(rec)):
+            found = _fields(f"entries[{n}]", entry, _PARTS["entry"])
+            out += found
+            if not found:
+                for m, cited in enumerate(entry["links"]):
+                    out += _fields(f"entries[{n}].links[{m}]", cited, _PARTS["cited"])
+    elif kind == "links":
+        if rec["status"] not in LINK_STATUSES:
+            out.append(f"unknown status {rec['status']!r}")
+        for n, cited in enumerate(rec["cited_by"]):
+            out += _fields(f"cited_by[{n}]", cited, _PARTS["cited_by"])
+    elif kind == "articles":
+        if not all(isinstance(link, str) for link in rec["links"]):
+            out.append("links holds something that is no link id")
+        if rec["text_chars"] != len(rec["text"]):
+            out.append("text_chars does not match the text")
+    return out
+
+
+def pointers(rec: Record) -> list[Record]:
+    """Every WARC pointer a record holds: its `original`, and its attachments' (articles)."""
+    found = [rec.get("original")]
+    attachments = rec.get("attachments")
+    if isinstance(attachments, dict):
+        found += [a.get("original") for a in attachments.values() if isinstance(a, dict)]
+    return [p for p in found if isinstance(p, dict) and not _fields("", p, POINTER_FIELDS)]

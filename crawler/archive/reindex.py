@@ -9,7 +9,7 @@ from typing import Any
 
 from crawler.archive import layout, records
 from crawler.archive.index import Index
-from crawler.archive.reader import iter_records
+from crawler.archive.reader import OnDamaged, iter_records, warn_damaged
 from crawler.items import FINAL, Dedupe, Status
 
 
@@ -23,13 +23,33 @@ def iso_to_unix(value: str | None) -> float | None:
         return None
 
 
-def rebuild(root: Path, index: Index) -> dict[str, int]:
-    """Empty `index` and fill it from every digest, link and article record; return counts."""
-    counts = {layout.DIGESTS: 0, layout.LINKS: 0, layout.ARTICLES: 0}
+def rebuild(
+    root: Path,
+    index: Index,
+    *,
+    on_damaged: OnDamaged = warn_damaged,
+    pointers: dict[str, int] | None = None,
+) -> dict[str, int]:
+    """Empty `index` and fill it from every sound digest, link and article record.
+
+    Damaged records are skipped and told to `on_damaged`; their count is `damaged` in the
+    counts returned. `pointers`, when given, gets for each WARC file (as records name it) the
+    end of the furthest record any JSON file points at: what crash recovery must not cut.
+    """
+    counts = {layout.DIGESTS: 0, layout.LINKS: 0, layout.ARTICLES: 0, "damaged": 0}
+
+    def damaged(path: Path, why: str) -> None:
+        counts["damaged"] += 1
+        on_damaged(path, why)
+
     with index.transaction():
         index.clear()
-        for kind, _path, rec in iter_records(root):
+        for kind, _path, rec in iter_records(root, damaged):
             counts[kind] += 1
+            if pointers is not None:
+                for ptr in records.pointers(rec):
+                    end = ptr["offset"] + ptr["length"]
+                    pointers[ptr["warc"]] = max(pointers.get(ptr["warc"], 0), end)
             if kind == layout.DIGESTS:
                 index.put_digest(rec["id"], rec["source"], rec["sha256"])
                 index.put_citations(rec["id"], records.cited_links(rec))

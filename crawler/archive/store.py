@@ -3,6 +3,10 @@
 Callers ask the archive (`link_due`, `digest_seen`, ...) and hand it what happened
 (`record_digest`, `record_outcome`, `record_attachment`); nobody else reads its index or shapes
 its JSON (`crawler.archive.records`). See ARCHIVE.md for the layout.
+
+A damaged record met on the way (cut short, not JSON, the wrong shape) is never a crash: it is
+logged, listed in `damaged`, and where it is about to be rewritten it is first moved to
+`quarantine/` and rebuilt from what the index and the other records know.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from crawler.archive.index import Index
 from crawler.archive.lock import ArchiveError, ArchiveLock
 from crawler.archive.records import Record
 from crawler.archive.warc import Original, WarcWriter, http_date, payload_digest
+from crawler.digests import digest_id_candidates
 from crawler.items import (
     FINAL,
     AttachmentOutcome,
@@ -81,6 +86,7 @@ class Archive:
         self.info = info or {}
         self.lock = ArchiveLock(self.root / layout.LOCK)
         self.recovered = False  # open() found a crawl that did not stop cleanly, and recovered
+        self.damaged: list[str] = []  # "<file>: why" of each damaged record met, in order
         self.index: Index
         self.warc: WarcWriter
 
@@ -113,7 +119,14 @@ class Archive:
                     self.root,
                     self.lock.stale,
                 )
-                recovery.recover(self.root, self.index, self.lock.stale)
+                recovery.recover(
+                    self.root,
+                    self.index,
+                    self.lock.stale,
+                    on_damaged=self._damaged,
+                    alone=not self.shared,
+                )
+                self.lock.recovered(self.lock.stale)
                 self.recovered = True
             elif fresh_index:
                 self.reindex()
@@ -124,9 +137,23 @@ class Archive:
         return self
 
     def _check_manifest(self) -> None:
-        """Write the manifest of a new archive; refuse an archive of another schema version."""
+        """Write the manifest of a new archive; refuse an archive of another schema version.
+
+        A damaged manifest is quarantined and written again when the records say which
+        version the archive is (or there are none yet).
+        """
         path = self.root / layout.MANIFEST
-        manifest = atomic.read_json(path)
+        try:
+            manifest = atomic.read_json(path)
+        except atomic.DamagedRecord as exc:
+            versions = self._record_versions()
+            if versions - {layout.SCHEMA_VERSION}:
+                raise ArchiveError(
+                    f"{path} is damaged ({exc.why}) and the records are of schema_version "
+                    f"{sorted(versions)}: restore it before writing"
+                ) from exc
+            self._quarantine(path, exc.why)
+            manifest = None
         if manifest is None:
             atomic.write_json(path, records.manifest(f"sources/{__version__}"))
         elif manifest.get("schema_version") != layout.SCHEMA_VERSION:
@@ -134,6 +161,87 @@ class Archive:
                 f"{path}: schema_version {manifest.get('schema_version')!r}, this crawler "
                 f"writes {layout.SCHEMA_VERSION}"
             )
+
+    def _record_versions(self, sample: int = 20) -> set[Any]:
+        """The schema_version of a few sound records of each kind."""
+        from crawler.archive.reader import read_record, record_paths
+
+        found = set()
+        for kind in (layout.DIGESTS, layout.LINKS, layout.ARTICLES):
+            for path in record_paths(self.root, kind)[:sample]:
+                record = read_record(kind, path, lambda _p, _w: None)
+                if record is not None:
+                    found.add(record.get("schema_version"))
+        return found
+
+    # -- damaged records -----------------------------------------------------------------
+    def _damaged(self, path: Path, why: str) -> None:
+        """Note a damaged record: a warning in the log, a line in `damaged`."""
+        rel = layout.relative(self.root, path) if path.is_relative_to(self.root) else str(path)
+        logger.warning("archive %s: damaged record %s: %s", self.root, rel, why)
+        self.damaged.append(f"{rel}: {why}")
+
+    def _quarantine(self, path: Path, why: str) -> None:
+        """Note a damaged record and move it to quarantine/ (kept as found)."""
+        self._damaged(path, why)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{os.getpid()}"
+        target = layout.quarantine_path(self.root, layout.relative(self.root, path), stamp)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(path, target)
+            atomic.fsync_dir(path.parent)
+            logger.warning("archive %s: %s moved to %s", self.root, path, target)
+
+    def _read(self, kind: str, path: Path, *, quarantine: bool = False) -> Record | None:
+        """The sound record at `path`, or None; a damaged one is noted (and, with
+        `quarantine`, moved out of the way of the write that follows)."""
+        try:
+            record = atomic.read_json(path)
+        except atomic.DamagedRecord as exc:
+            why = exc.why
+        else:
+            if record is None:
+                return None
+            problems = records.problems(kind, record)
+            if not problems:
+                return record
+            why = "; ".join(problems)
+        if quarantine:
+            self._quarantine(path, why)
+        else:
+            self._damaged(path, why)
+        return None
+
+    def _rebuilt_link(self, link_id: str, canonical_url: str | None) -> Record | None:
+        """A link record in place of a damaged one: its state from the index, its citations
+        from the digests that cite it."""
+        row = self.index.link(link_id)
+        url = canonical_url or (row["canonical_url"] if row else None)
+        if url is None:
+            return None
+        record = records.new_link(link_id, url)
+        if row is not None:
+            record.update(
+                status=row["status"],
+                attempts=row["attempts"],
+                next_attempt=row["next_attempt"],
+                article=row["article"],
+            )
+            article = (
+                self._read(layout.ARTICLES, layout.article_path(self.root, row["article"]))
+                if row["article"]
+                else None
+            )
+            if article is not None and article.get("url") == url:  # its own fetch's original
+                record["original"] = article.get("original")
+        cited_by = []
+        for digest_id, entry, cited_url in self.index.citing(link_id):
+            digest = self._read(layout.DIGESTS, layout.digest_path(self.root, digest_id))
+            role = records.cited_role(digest, entry, cited_url) if digest else None
+            if role is not None:
+                cited_by.append(records.citation(digest_id, entry, role, cited_url))
+        record["cited_by"] = sorted(cited_by, key=records.citation_key)
+        return record
 
     def close(self) -> None:
         """Flush and close the WARC and index, release the lock."""
@@ -160,16 +268,45 @@ class Archive:
 
     # -- questions -----------------------------------------------------------------------
     def link_record(self, link_id: str) -> Record | None:
-        """The link's record, or None."""
-        return atomic.read_json(layout.link_path(self.root, link_id))
+        """The link's record, or None (also when it is damaged: noted in `damaged`)."""
+        return self._read(layout.LINKS, layout.link_path(self.root, link_id))
 
     def article_record(self, article_id: str) -> Record | None:
-        """The article's record, or None."""
-        return atomic.read_json(layout.article_path(self.root, article_id))
+        """The article's record, or None (also when it is damaged: noted in `damaged`)."""
+        return self._read(layout.ARTICLES, layout.article_path(self.root, article_id))
 
     def digest_record(self, digest_id: str) -> Record | None:
-        """The digest's record, or None."""
-        return atomic.read_json(layout.digest_path(self.root, digest_id))
+        """The digest's record, or None (also when it is damaged: noted in `damaged`)."""
+        return self._read(layout.DIGESTS, layout.digest_path(self.root, digest_id))
+
+    def assign_digest_id(self, digest: Digest) -> str:
+        """The id a digest from `digest.source` is recorded under; sets `digest.id`.
+
+        The id `digest.id` (`crawler.digests.digest_id`) unless another source holds it (the
+        same file name in two folders, long names alike in their first 80 characters): then
+        the next of `crawler.digests.digest_id_candidates`, which carry a short suffix derived
+        from the source. A source keeps the id it was first recorded under, for ever.
+        """
+        for candidate in digest_id_candidates(_source_key(digest.source), digest.id):
+            owner = self._digest_owner(candidate)
+            if owner is None or _same_source(owner, digest.source):
+                digest.id = candidate
+                return candidate
+        raise ValueError(f"{digest.source}: no free digest id")  # pragma: no cover
+
+    def _digest_owner(self, digest_id: str) -> str | None:
+        """The source a digest id is recorded for ("?" when unknown), None when it is free."""
+        path = layout.digest_path(self.root, digest_id)
+        try:
+            record = atomic.read_json(path)
+        except atomic.DamagedRecord:
+            record = None
+        if record is not None and isinstance(record.get("source"), str):
+            return str(record["source"])
+        source = self.index.digest_source(digest_id)
+        if source is not None:
+            return source
+        return "?" if path.exists() else None
 
     def digest_seen(self, sha256: str) -> bool:
         """True when a digest with exactly these bytes was already recorded."""
@@ -232,8 +369,11 @@ class Archive:
             read_at=read_at,
         )
         self.warc.sync()  # group commit: durable before a JSON file points at it
-        previous = self.digest_record(digest.id)
-        if previous is not None and previous.get("source") != digest.source:
+        path = layout.digest_path(self.root, digest.id)
+        previous = self._read(layout.DIGESTS, path, quarantine=True)
+        if previous is None and path.exists():
+            raise ValueError(f"{path}: could not be moved out of the way")
+        if previous is not None and not _same_source(previous["source"], digest.source):
             raise ValueError(
                 f"{digest.source}: digest id {digest.id!r} is already used by "
                 f"{previous.get('source')}; rename one of them"
@@ -250,9 +390,12 @@ class Archive:
                 cites.setdefault(link.link_id, []).append(
                     records.citation(digest.id, position, link.role, link.url)
                 )
-        stale: set[str] = set()
-        if previous is not None:
-            stale = {lid for _, _, lid in records.cited_links(previous) if lid} - set(cites)
+        before = (
+            records.cited_links(previous)
+            if previous is not None
+            else self.index.cited_by_digest(digest.id)
+        )
+        stale = {lid for _, _, lid in before if lid} - set(cites)
         counts = {"new_links": 0}
         for link_id, citations in cites.items():
             counts["new_links"] += self._cite(link_id, canonical[link_id], digest.id, citations)
@@ -275,8 +418,10 @@ class Archive:
         """Replace `digest_id`'s citations in a link record; create it as pending. 1 if new."""
         path = layout.link_path(self.root, link_id)
         with self._exclusive(path):
-            record = atomic.read_json(path)
-            created = record is None
+            record = self._read(layout.LINKS, path, quarantine=True)
+            created = record is None and self.index.link(link_id) is None
+            if record is None and self.index.link(link_id) is not None:
+                record = self._rebuilt_link(link_id, canonical_url)
             if record is None:
                 if canonical_url is None:
                     return 0
@@ -316,7 +461,11 @@ class Archive:
             article_id = self._store_article(item)
         path = layout.link_path(self.root, item.link_id)
         with self._exclusive(path):
-            record = atomic.read_json(path) or records.new_link(item.link_id, item.canonical_url)
+            record = self._read(layout.LINKS, path, quarantine=True)
+            if record is None and self.index.link(item.link_id) is not None:
+                record = self._rebuilt_link(item.link_id, item.canonical_url)
+            if record is None:
+                record = records.new_link(item.link_id, item.canonical_url)
             records.outcome(record, item, status, article_id)
             atomic.write_json(path, record)
         with self.index.transaction():
@@ -342,9 +491,11 @@ class Archive:
             article_id = sha256_hex(text)[:32] if text.strip() else body_sha256[:32]
         path = layout.article_path(self.root, article_id)
         with self._exclusive(path):
-            record = atomic.read_json(path)
+            record = self._read(layout.ARTICLES, path, quarantine=True)
             if record is None:
                 record = records.article(article_id, item.link_id, item)
+                others = set(self.index.links_of_article(article_id)) - {item.link_id}
+                record["links"] = sorted([*record["links"], *others])
             elif item.link_id not in record["links"]:
                 record["links"] = sorted([*record["links"], item.link_id])
             atomic.write_json(path, record)
@@ -364,7 +515,7 @@ class Archive:
         """Mark attachments as pending in the article record; return the ones not seen yet."""
         path = layout.article_path(self.root, article_id)
         with self._exclusive(path):
-            record = atomic.read_json(path)
+            record = self._read(layout.ARTICLES, path)
             if record is None:
                 return []
             known = record.setdefault("attachments", {})
@@ -380,7 +531,7 @@ class Archive:
         self.warc.sync()
         path = layout.article_path(self.root, item.article_id)
         with self._exclusive(path):
-            record = atomic.read_json(path)
+            record = self._read(layout.ARTICLES, path)
             if record is None:
                 return
             record.setdefault("attachments", {})[item.url] = records.attachment(item)
@@ -522,8 +673,8 @@ class Archive:
 
     # -- maintenance ---------------------------------------------------------------------
     def reindex(self) -> dict[str, int]:
-        """Rebuild the index from the files alone."""
-        return reindex.rebuild(self.root, self.index)
+        """Rebuild the index from the files alone (damaged records noted and skipped)."""
+        return reindex.rebuild(self.root, self.index, on_damaged=self._damaged)
 
     def forget(
         self, digest_ids: list[str], *, prune: bool = False, dry_run: bool = False
@@ -681,3 +832,18 @@ def _digest_uri(source: str) -> str:
     if source.startswith(("http://", "https://")):
         return source
     return Path(source).resolve().as_uri()
+
+
+def _source_key(source: str) -> str:
+    """A digest source as one spelling: a local path resolved, a URL as it is."""
+    if source.startswith(("http://", "https://")):
+        return source
+    try:
+        return str(Path(source).resolve())
+    except (OSError, ValueError):
+        return source
+
+
+def _same_source(a: str, b: str) -> bool:
+    """Whether two digest sources name the same digest (one file spelt two ways too)."""
+    return a == b or _source_key(a) == _source_key(b)

@@ -220,6 +220,7 @@ class RunReport:
             finish_reason=reason,
             job=os.environ.get("SCRAPY_JOB"),  # Scrapyd's job id
             recovered=self.archive.recovered,
+            damaged=self._damaged(),
             digests={
                 "read": self._count(keys.DIGESTS_READ),
                 "unchanged": self._count(keys.DIGESTS_UNCHANGED),
@@ -256,6 +257,13 @@ class RunReport:
                 "fields": {f: self._count(keys.coverage(f)) for f in records.COVERAGE_FIELDS},
             },
         )
+
+    def _damaged(self) -> list[str]:
+        """The damaged records the archive met ("<file>: why"), counted in the stats."""
+        damaged = list(self.archive.damaged)
+        if damaged:
+            self.stats.set_value(keys.ARCHIVE_DAMAGED, len(damaged))
+        return damaged
 
     def failures(self, report: dict[str, Any], reason: str) -> list[str]:
         """Why the run failed as a whole; [] when it did its job."""
