@@ -57,9 +57,21 @@ class Config:
     article_images_domains: tuple[str, ...]
     article_images_max: int
     article_documents: bool
+    requisites_styles: bool
+    requisites_max: int
+    requisites_max_bytes: int
+    requisite_maxsize: int
+    requisites_concurrency: int
+    requisites_max_pixels: int
+    requisites_refetch_after: float
     extract_as: Mapping[str, str]
     extract_workers: int | str
     extract_timeout: float
+    extract_worker_memory: int
+    extract_worker_recycle_mb: int
+    extract_worker_max_pages: int
+    extract_max_bytes: int
+    decompress_wait_bytes: int
     allowed_private_networks: tuple[str, ...]
     contact_url: str
     progress_interval: float
@@ -308,6 +320,7 @@ _SECONDS = _number(float, 0, None, "a number of seconds, 0 or more")
 _POSITIVE_SECONDS = _number(float, 1e-3, None, "a number of seconds above 0")
 _COUNT = _number(int, 0, None, "a whole number, 0 or more")
 _AT_LEAST_ONE = _number(int, 1, None, "a whole number, 1 or more")
+_MB = "a number of megabytes, 0 or more (0: no limit)"
 
 #: The project's settings: name -> (Config field, parser).
 PROJECT: dict[str, tuple[str, Parser]] = {
@@ -320,9 +333,21 @@ PROJECT: dict[str, tuple[str, Parser]] = {
     "ARTICLE_IMAGES_DOMAINS": ("article_images_domains", _hosts),
     "ARTICLE_IMAGES_MAX": ("article_images_max", _COUNT),
     "ARTICLE_DOCUMENTS": ("article_documents", _bool),
+    "REQUISITES_STYLES": ("requisites_styles", _bool),
+    "REQUISITES_MAX": ("requisites_max", _COUNT),
+    "REQUISITES_MAX_BYTES": ("requisites_max_bytes", _COUNT),
+    "REQUISITE_MAXSIZE": ("requisite_maxsize", _AT_LEAST_ONE),
+    "REQUISITES_CONCURRENCY": ("requisites_concurrency", _AT_LEAST_ONE),
+    "REQUISITES_MAX_PIXELS": ("requisites_max_pixels", _AT_LEAST_ONE),
+    "REQUISITES_REFETCH_AFTER": ("requisites_refetch_after", _SECONDS),
     "EXTRACT_AS": ("extract_as", _host_map),
     "EXTRACT_WORKERS": ("extract_workers", _workers),
     "EXTRACT_TIMEOUT": ("extract_timeout", _POSITIVE_SECONDS),
+    "EXTRACT_WORKER_MEMORY": ("extract_worker_memory", _number(int, 0, None, _MB)),
+    "EXTRACT_WORKER_RECYCLE_MB": ("extract_worker_recycle_mb", _number(int, 0, None, _MB)),
+    "EXTRACT_WORKER_MAX_PAGES": ("extract_worker_max_pages", _COUNT),
+    "EXTRACT_MAX_BYTES": ("extract_max_bytes", _number(int, 1, None, "a number of bytes above 0")),
+    "DECOMPRESS_WAIT_BYTES": ("decompress_wait_bytes", _COUNT),
     "ALLOWED_PRIVATE_NETWORKS": ("allowed_private_networks", _networks),
     "CONTACT_URL": ("contact_url", _url(("http", "https", "mailto"), empty=False)),
     "PROGRESS_INTERVAL": ("progress_interval", _SECONDS),
@@ -373,6 +398,7 @@ SCRAPY: dict[str, Parser] = {
     "DOWNLOAD_MAXSIZE": _COUNT,
     "DOWNLOAD_WARNSIZE": _COUNT,
     "REDIRECT_MAX_TIMES": _COUNT,
+    "URLLENGTH_LIMIT": _AT_LEAST_ONE,
     "RETRY_TIMES": _COUNT,
     "RETRY_BACKOFF_BASE": _SECONDS,
     "RETRY_BACKOFF_MAX": _SECONDS,

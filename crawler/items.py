@@ -46,6 +46,7 @@ class Role(StrEnum):
 
     SOURCE = "source"  # the entry's own source(s): 来源 links, 链接 line, heading link, quick item
     RELATED = "related"  # related resources: GitHub, papers, project pages
+    DIGEST = "digest"  # the digest's own (its page, video versions, credit line): outside any entry
 
 
 class Observed(StrEnum):
@@ -87,6 +88,7 @@ class Link:
     canonical_url: str | None = None  # filled by crawler.urls; None when the URL is unusable
     link_id: str | None = None  # crawler.urls.url_id of canonical_url; None when unusable
     error: str | None = None  # why the URL cannot be crawled (malformed, scheme), else None
+    note: str | None = None  # what the page is when that needs saying (login-only, private card)
 
 
 @dataclass
@@ -111,6 +113,8 @@ class Digest:
     title: str | None = None
     date: str | None = None  # ISO 8601 date
     entries: list[Entry] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)  # the digest's own links (Role.DIGEST)
+    structure: str = ""  # the rule that found the entries: a rule word, then how it applied
 
 
 @dataclass
@@ -130,6 +134,7 @@ class Extracted:
     canonical_url: str | None = None  # the page's own canonical link (WeChat long link)
     images: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # site specific fields
+    styles: list[str] = field(default_factory=list)  # stylesheet and font URLs the page links
 
 
 @dataclass
@@ -186,9 +191,26 @@ class FetchOutcome:
     article_id: str | None = None  # the article it was stored as (set by the store)
 
 
+class Requisite(StrEnum):
+    """What an article's attachment is to its page."""
+
+    IMAGE = "image"  # an image of the article's body
+    STYLESHEET = "stylesheet"  # a stylesheet the page links (or one it @imports)
+    FONT = "font"  # a font a stylesheet loads
+    STYLE_IMAGE = "style-image"  # an image a stylesheet loads (a background)
+    DOCUMENT = "document"  # the article's document form (an arXiv paper's PDF)
+
+
+class Dedupe(StrEnum):
+    """How a requisite stored once is shared by the pages that need it."""
+
+    URL = "url"  # its URL was stored before: referenced, not fetched again
+    PAYLOAD = "payload"  # fetched; the same bytes were stored before: a `revisit` record
+
+
 @dataclass
 class AttachmentOutcome:
-    """How the fetch of an article's attachment (an image, an arXiv PDF) ended."""
+    """How the fetch of an article's attachment (an image, a stylesheet, a PDF) ended."""
 
     article_id: str
     url: str
@@ -197,4 +219,12 @@ class AttachmentOutcome:
     http_status: int | None = None
     content_type: str | None = None
     size: int = 0
-    original: Pointer | None = None  # the response record
+    original: Pointer | None = None  # the response (or revisit) record
+    kind: Requisite = Requisite.IMAGE
+    final_url: str | None = None  # after redirects, when it differs
+    fetched_at: float | None = None  # Unix time of the capture
+    fetched_at_iso: str | None = None  # its record's WARC-Date (the Refers-To-Date of repeats)
+    payload_digest: str | None = None  # WARC-Payload-Digest of what was served
+    revisit_of: Pointer | None = None  # the record holding the same payload (a revisit)
+    dedupe: Dedupe | None = None
+    via: str | None = None  # the stylesheet that loads it (fonts, @imports, backgrounds)

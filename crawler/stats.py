@@ -19,12 +19,19 @@ DIGESTS_UNCHANGED = "sources/digests/unchanged"
 DIGESTS_FAILED = "sources/digests/failed"
 DIGESTS_ERRORS = "sources/digests/errors"  # a list of "<source>: <why>"
 ENTRIES = "sources/entries"
+#: One summary per digest read: source, format, structure (the rule that found its entries),
+#: entries, links by role. A list, as the run report shows it; the first `DIGESTS_SUMMARIES_MAX`
+#: digests of a run (a backlog of thousands would flood the stats dump), every one is logged.
+DIGESTS_SUMMARIES = "sources/digests/summaries"
+DIGESTS_SUMMARIES_MAX = 500
 
 LINKS_INVALID = "sources/links/invalid"
 LINKS_NEW = "sources/links/new"
 LINKS_SCHEDULED = "sources/links/scheduled"
 LINKS_RESUMED = "sources/links/resumed"
 LINKS_DUPLICATE_IN_RUN = "sources/links/duplicate_in_run"
+#: Links of earlier runs longer than URLLENGTH_LIMIT (lowered since), recorded skipped.
+LINKS_TOO_LONG = "sources/links/too_long"
 #: Why a cited link was not fetched: its status, or `ALIAS` (another link names the page).
 ALIAS = "alias"
 
@@ -42,6 +49,19 @@ RECHECKS_FAILED = "sources/rechecks/failed"
 DROPPED_ALREADY_ARCHIVED = "sources/dropped/already_archived"
 NORMALIZE_UNPARSED_DATE = "sources/normalize/unparsed_date"
 ATTACHMENTS_SCHEDULED = "sources/attachments/scheduled"
+#: Requisites beyond a page's limits, not fetched (ARTICLE_IMAGES_MAX, REQUISITES_MAX).
+ATTACHMENTS_OMITTED = "sources/attachments/omitted"
+#: Requisites a killed crawl left pending, fetched by this run.
+ATTACHMENTS_RESUMED = "sources/attachments/resumed"
+
+#: Compressed responses held back before decompression (`DecompressionGate`).
+DECOMPRESS_WAITS = "sources/decompress/waited"
+#: Extraction workers replaced between pages (memory held, pages read, out of memory).
+EXTRACT_RECYCLED = "sources/extract/recycled"
+#: Damaged records (cut short, not JSON, wrong shape) the archive met, named in the report.
+ARCHIVE_DAMAGED = "sources/archive/damaged_records"
+#: Items whose storing raised an unexpected exception; their links are recorded failed.
+STORE_ERRORS = "sources/archive/store_errors"
 
 ARCHIVE_WRITE_ERRORS = "sources/archive/write_errors"
 ARCHIVE_FIRST_WRITE_ERROR = "sources/archive/first_write_error"
@@ -72,6 +92,23 @@ _SITES = "sources/sites/"
 def cited(role: str) -> str:
     """Links cited in the run's digests, by role."""
     return f"sources/links/cited/{role}"
+
+
+_DIGEST_RULES = "sources/digests/rule/"
+
+
+def digest_rule(rule: str) -> str:
+    """Digests whose entries were found by this rule (`headings`, `items`, `blocks`, ...)."""
+    return f"{_DIGEST_RULES}{rule}"
+
+
+def digest_rules(stats: Mapping[str, Any]) -> dict[str, int]:
+    """Digests read by each rule, read back from the `digest_rule` keys."""
+    return {
+        key.removeprefix(_DIGEST_RULES): int(value)
+        for key, value in sorted(stats.items())
+        if key.startswith(_DIGEST_RULES)
+    }
 
 
 def not_fetched(why: str) -> str:
@@ -108,6 +145,16 @@ def extracted(extractor: str) -> str:
 def attachment(status: str) -> str:
     """Attachments (images, PDFs) that ended with this status."""
     return f"sources/attachments/{status}"
+
+
+def attachment_dedupe(how: str) -> str:
+    """Requisites stored once and shared: by URL (not fetched) or by payload (a revisit)."""
+    return f"sources/attachments/dedupe/{how}"
+
+
+def attachment_kind(kind: str) -> str:
+    """Requisites planned, by kind (image, stylesheet, font, style-image, document)."""
+    return f"sources/attachments/kind/{kind}"
 
 
 def refused(kind: str) -> str:

@@ -20,6 +20,7 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler import config, stats
@@ -29,15 +30,22 @@ from crawler.digests import DigestError, parse_digest
 from crawler.digests import sources as inputs
 from crawler.extensions import required
 from crawler.extensions.archive import ArchiveExtension
-from crawler.items import DigestRead, FetchOutcome
+from crawler.items import Digest, DigestRead, FetchOutcome, Link, Role, Status
 from crawler.middlewares.warcrecorder import last_hop
-from crawler.outcomes import describe_failure, describe_response
-from crawler.urls import fetch_url
+from crawler.outcomes import (
+    REDIRECT_HTTP,
+    describe_failure,
+    describe_response,
+    release,
+)
+from crawler.urls import MAX_URL_LENGTH, fetch_url
 
 logger = logging.getLogger(__name__)
 
-#: Statuses whose responses come back to the callback rather than as HttpError.
-HTTP_ERRORS = list(range(400, 600))
+#: Statuses whose responses come back to the callback rather than as HttpError: every code
+#: but 2xx and the redirects RedirectMiddleware follows (a redirect it could not follow comes
+#: back as HttpError, and `fetch_failed` tells why).
+HTTP_ERRORS = [c for c in range(100, 1000) if not 200 <= c < 300 and c not in REDIRECT_HTTP]
 
 #: `-a recheck=`: re-checks only (`due`), or none (`off`); without it a crawl re-checks up to
 #: RECHECK_PER_RUN due links after its new ones.
@@ -54,6 +62,7 @@ class SourcesSpider(scrapy.Spider):
     name = "sources"
     sources: list[str]  # resolved digest files and URLs
     scheduled: set[int]  # link ids requested in this run, as 64-bit numbers (small in memory)
+    max_url_length: int  # URLLENGTH_LIMIT
 
     #: The spider arguments (`-a NAME=VALUE`) it takes; `_job` is the one Scrapyd adds.
     ARGUMENTS = ("digests", "recheck", "_job")
@@ -99,6 +108,8 @@ class SourcesSpider(scrapy.Spider):
             spider.recheck_limit = 0 if spider.recheck == RECHECK_OFF else checked.recheck_per_run
         spider.recheck_site_share = checked.recheck_site_share
         spider.scheduled = set()
+        # the one URL length limit: longer links are invalid, never left to Scrapy to drop
+        spider.max_url_length = crawler.settings.getint("URLLENGTH_LIMIT") or MAX_URL_LENGTH
         return spider
 
     @property
@@ -149,6 +160,9 @@ class SourcesSpider(scrapy.Spider):
         # Links cited earlier that still need work: resumed after a crash, or retried.
         resumed = 0
         for link_id, url in archive.due_links():
+            if len(url) > self.max_url_length:  # the limit was lowered since it was cited
+                yield self._too_long(link_id, url)
+                continue
             request = self.fetch(link_id, url)
             if request is not None:
                 resumed += 1
@@ -210,9 +224,15 @@ class SourcesSpider(scrapy.Spider):
         yield from self.read_digest(response.body, response.meta["digest_source"])
 
     def digest_failed(self, failure: Failure) -> None:
-        """A digest URL that could not be fetched."""
+        """A digest URL that could not be fetched (or answered with an error status)."""
         request = failure.request  # type: ignore[attr-defined]
-        self._digest_error(request.meta["digest_source"], describe_failure(failure)[1])
+        if isinstance(failure.value, HttpError):
+            response = failure.value.response
+            why = describe_response(response)[1] or f"HTTP {response.status}"
+        else:
+            why = describe_failure(failure)[1]
+        release(failure)
+        self._digest_error(request.meta["digest_source"], why)
 
     def _digest_error(self, source: str, why: str) -> None:
         logger.error("digest %s: %s", source, why)
@@ -239,18 +259,50 @@ class SourcesSpider(scrapy.Spider):
             return
         self._inc(stats.DIGESTS_READ)
         self._inc(stats.ENTRIES, len(digest.entries))
-        links = [link for entry in digest.entries for link in entry.links]
+        links = [link for entry in digest.entries for link in entry.links] + digest.links
         for link in links:
+            if link.canonical_url and len(link.canonical_url) > self.max_url_length:
+                link.error = (
+                    f"invalid URL: longer than URLLENGTH_LIMIT ({self.max_url_length}) "
+                    f"characters ({len(link.canonical_url)})"
+                )
+                link.canonical_url = link.link_id = None
             self._inc(stats.cited(link.role))
             if link.error:
                 self._inc(stats.LINKS_INVALID)
-        logger.info("digest %s: %d entries, %d links", source, len(digest.entries), len(links))
+        self._summarize(digest, links)
         yield DigestRead(digest=digest, raw=raw, read_at=time.time(), file_stat=file_stat)
         for link in links:
             if link.link_id and link.canonical_url:
                 request = self.fetch(link.link_id, link.canonical_url)
                 if request is not None:
                     yield request
+
+    def _summarize(self, digest: Digest, links: list[Link]) -> None:
+        """Log and keep (for the run report) what was read: entries, links by role, the rule."""
+        by_role = {str(role): sum(1 for lk in links if lk.role == role) for role in Role}
+        logger.info(
+            "digest %s: %s, %d entries, %d links (%s); %s",
+            digest.source,
+            digest.format,
+            len(digest.entries),
+            len(links),
+            ", ".join(f"{n} {role}" for role, n in by_role.items()),
+            digest.structure,
+        )
+        assert self.crawler.stats is not None
+        self._inc(stats.digest_rule(digest.structure.partition(":")[0] or "unknown"))
+        summary = {
+            "source": digest.source,
+            "format": digest.format,
+            "structure": digest.structure,
+            "entries": len(digest.entries),
+            "links": by_role,
+        }
+        known = self.crawler.stats.get_value(stats.DIGESTS_SUMMARIES) or []
+        if len(known) < stats.DIGESTS_SUMMARIES_MAX:
+            known.append(summary)
+            self.crawler.stats.set_value(stats.DIGESTS_SUMMARIES, known)
 
     # -- cited pages ---------------------------------------------------------------------
     def fetch(self, link_id: str, url: str) -> scrapy.Request | None:
@@ -301,8 +353,18 @@ class SourcesSpider(scrapy.Spider):
                 "canonical_url": url,
                 RECHECK: True,
                 CONDITIONAL: bool(headers),
-                "handle_httpstatus_list": [304, *HTTP_ERRORS],
+                "handle_httpstatus_list": HTTP_ERRORS,  # 304 among them,
             },
+        )
+
+    def _too_long(self, link_id: str, url: str) -> FetchOutcome:
+        """The outcome of a link longer than URLLENGTH_LIMIT: never fetched."""
+        self._inc(stats.LINKS_TOO_LONG)
+        return FetchOutcome(
+            link_id=link_id,
+            canonical_url=url,
+            status=Status.SKIPPED,
+            reason=f"URL longer than URLLENGTH_LIMIT ({self.max_url_length}) characters",
         )
 
     def parse_page(self, response: Response) -> Iterator[FetchOutcome]:
@@ -334,9 +396,19 @@ class SourcesSpider(scrapy.Spider):
         )
 
     def fetch_failed(self, failure: Failure) -> Iterator[FetchOutcome]:
-        """A cited page did not answer (or was refused): why, for the pipelines to store."""
+        """A cited page did not answer (or was refused): why, for the pipelines to store.
+
+        A response Scrapy turned into HttpError (a redirect that could not be followed) is
+        stored as the answer it is, with its status and the reason it was not followed.
+        """
         request = failure.request  # type: ignore[attr-defined]
+        if isinstance(failure.value, HttpError):
+            response = failure.value.response
+            release(failure)
+            yield from self.parse_page(response)
+            return
         status, reason = describe_failure(failure)
+        release(failure)
         yield FetchOutcome(
             link_id=request.meta["link_id"],
             canonical_url=request.meta["canonical_url"],

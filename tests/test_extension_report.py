@@ -183,11 +183,19 @@ def test_the_report_file_is_written_from_the_crawls_stats(crawler: Crawler, ext:
     assert report["finish_reason"] == "finished"
     assert report["recovered"] is False
     assert report["failed"] == []
-    assert report["digests"] == {"read": 2, "unchanged": 1, "failed": 0, "errors": []}
+    assert report["digests"] == {
+        "read": 2,
+        "unchanged": 1,
+        "failed": 0,
+        "errors": [],
+        "rules": {},
+        "summaries": [],
+    }
     assert report["entries"] == 7
     assert report["links"] == {
         "cited_source": 9,
         "cited_related": 2,
+        "cited_digest": 0,
         "invalid": 1,
         "new": 8,
         "scheduled": 8,
@@ -231,7 +239,8 @@ def test_the_summary_is_logged(crawler: Crawler, ext: RunReport, caplog: Any) ->
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("summary")]
     assert line.startswith(
         "summary: 1 digest(s) read, 0 unchanged, 0 failed; 3 entries; 3 links cited "
-        "(3 source, 0 related, 0 invalid); fetched 3: 2 archived, 0 gone, 1 blocked, "
+        "(3 source, 0 related, 0 digest, 0 invalid); fetched 3: 2 archived, 0 gone, "
+        "1 blocked, "
         "0 failed, 0 skipped, 0 refused; "
     )
     assert line.endswith(f"report {archive_of(crawler).root / 'runs' / ext.run_id}.json")
@@ -633,3 +642,25 @@ def test_a_run_without_rechecks_reports_zeros(crawler: Crawler, ext: RunReport) 
     found = report_file(crawler, ext)["rechecks"]
     assert set(found.values()) == {0}
     assert set(found) >= {"due", "scheduled", "unchanged", "changed", "gone", "unreachable"}
+
+
+def test_the_report_counts_digest_links_and_entry_rules(crawler: Crawler, ext: RunReport) -> None:
+    """Links of the digest itself, the rule each digest was read by, and its summary."""
+    summary = {"source": "d.md", "format": "generic", "structure": "items: ...", "entries": 2}
+    count(
+        crawler,
+        **{
+            stats.DIGESTS_READ: 2,
+            stats.cited("source"): 2,
+            stats.cited("digest"): 3,
+            stats.digest_rule("items"): 1,
+            stats.digest_rule("headings"): 1,
+        },
+    )
+    assert crawler.stats is not None
+    crawler.stats.set_value(stats.DIGESTS_SUMMARIES, [summary])
+    close(crawler, ext)
+    report = report_file(crawler, ext)
+    assert report["links"]["cited_digest"] == 3
+    assert report["digests"]["rules"] == {"headings": 1, "items": 1}
+    assert report["digests"]["summaries"] == [summary]

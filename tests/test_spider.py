@@ -751,3 +751,115 @@ def test_recheck_due_reads_no_digest_and_recheck_off_makes_none(
         assert [r.url for r in requests_of(items)] == [A, B]  # the digest's links, no re-check
     finally:
         close_archive(off)
+
+
+# --- answers Scrapy would drop: every status, redirects not followed, long URLs --------------
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "reason"),
+    [
+        (100, Status.FAILED, "HTTP 100: an interim answer came as the final one"),
+        (304, Status.FAILED, "HTTP 304: a redirect status that is not followed"),
+        (600, Status.FAILED, "HTTP 600: not an HTTP status code (100-599)"),
+        (999, Status.FAILED, "HTTP 999: not an HTTP status code (100-599)"),
+    ],
+)
+def test_a_status_outside_400_599_reaches_the_callback_and_says_what_it_is(
+    crawler: Crawler, code: int, status: Status, reason: str
+) -> None:
+    request = page_request(crawler)
+    response = served(request, status=code)
+    assert HttpErrorMiddleware.from_crawler(crawler).process_spider_input(response) is None
+    outcome = parse(crawler, response)
+    assert (outcome.status, outcome.reason, outcome.http_status) == (status, reason, code)
+
+
+def test_the_redirects_scrapy_follows_are_left_to_it() -> None:
+    assert not {301, 302, 303, 307, 308} & set(HTTP_ERRORS)
+    assert {100, 300, 304, 404, 500, 600, 999} <= set(HTTP_ERRORS)
+
+
+@pytest.mark.parametrize(
+    ("location", "status", "reason"),
+    [
+        (
+            "file:///etc/passwd",
+            Status.REFUSED,
+            "HTTP 302: refused redirect to unsupported scheme 'file' (file:///etc/passwd)",
+        ),
+        (
+            "gopher://127.0.0.1:70/1",
+            Status.REFUSED,
+            "HTTP 302: refused redirect to unsupported scheme 'gopher' (gopher://127.0.0.1:70/1)",
+        ),
+        (None, Status.FAILED, "HTTP 302: a redirect without a Location"),
+    ],
+)
+def test_a_redirect_scrapy_did_not_follow_is_recorded_as_the_answer_it_is(
+    crawler: Crawler, location: str | None, status: Status, reason: str
+) -> None:
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    request = page_request(crawler, warc_hops=[Pointer("warc/x.warc.gz", 0, 10, "<urn:x>")])
+    headers = {"Location": location} if location else {}
+    response = served(request, status=302, headers=headers)
+    failure = Failure(HttpError(response, "Ignoring non-200 response"))
+    failure.request = request  # type: ignore[attr-defined]
+    (outcome,) = list(spider_of(crawler).fetch_failed(failure))
+    assert (outcome.status, outcome.reason, outcome.http_status) == (status, reason, 302)
+    assert outcome.original == Pointer("warc/x.warc.gz", 0, 10, "<urn:x>")  # the evidence
+
+
+def test_a_digest_url_answering_404_is_reported_as_such(crawler: Crawler) -> None:
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    url = "https://digests.example.com/gone.md"
+    request = Request(url, meta={"digest_source": url})
+    response = HtmlResponse(url, status=404, body=b"no", request=request)
+    failure = Failure(HttpError(response, "Ignoring non-200 response"))
+    failure.request = request  # type: ignore[attr-defined]
+    spider_of(crawler).digest_failed(failure)
+    assert stat(crawler, stats.DIGESTS_ERRORS) == [f"{url}: HTTP 404"]
+
+
+def test_a_link_longer_than_urllength_limit_is_invalid_not_dropped(
+    tmp_path: Path, folder: Path
+) -> None:
+    long = f"{A}?q={'x' * 2500}"
+    quick_digest(folder / "long.md", [("长", long)])
+    crawler = spider_crawler(tmp_path, folder, URLLENGTH_LIMIT=2083)
+    try:
+        items = drain(spider_of(crawler).start())
+    finally:
+        close_archive(crawler)
+    assert long not in [r.url for r in requests_of(items)]
+    cited = [lk for d in digests_of(items) for e in d.digest.entries for lk in e.links]
+    (link,) = [lk for lk in cited if lk.url == long]
+    assert link.link_id is None and "longer than URLLENGTH_LIMIT (2083)" in str(link.error)
+    assert stat(crawler, stats.LINKS_INVALID) == 1
+
+
+def test_urllength_limit_is_the_projects_url_limit() -> None:
+    from crawler import settings
+    from crawler.urls import MAX_URL_LENGTH
+
+    assert settings.URLLENGTH_LIMIT == MAX_URL_LENGTH  # Scrapy drops nothing we accept
+
+
+def test_a_due_link_over_a_lowered_limit_is_recorded_skipped(tmp_path: Path, folder: Path) -> None:
+    long = f"{A}?q={'y' * 3000}"
+    quick_digest(folder / "long.md", [("长", long)])
+    first = spider_crawler(tmp_path, folder)
+    try:
+        store(first, drain(spider_of(first).start()))
+    finally:
+        close_archive(first)
+    again = spider_crawler(tmp_path, folder, URLLENGTH_LIMIT=2083)
+    try:
+        items = drain(spider_of(again).start())
+    finally:
+        close_archive(again)
+    (outcome,) = [i for i in items if isinstance(i, FetchOutcome)]
+    assert outcome.canonical_url == canonicalize(long) and outcome.status == Status.SKIPPED
+    assert "URLLENGTH_LIMIT" in str(outcome.reason)

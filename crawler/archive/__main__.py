@@ -17,16 +17,35 @@ def _root(value: str) -> Path:
     return root
 
 
+def _tell(path: Path, why: str) -> None:
+    """Name a damaged record on stderr."""
+    print(f"damaged: {path}: {why}", file=sys.stderr)
+
+
 def cmd_citations(args: argparse.Namespace) -> int:
+    """Print the rows; exit 1 when a damaged record left the output incomplete."""
     from crawler.archive.reader import citations
 
+    damaged: list[Path] = []
+
+    def told(path: Path, why: str) -> None:
+        damaged.append(path)
+        _tell(path, why)
+
     out = sys.stdout
-    for row in citations(_root(args.archive), with_text=args.text):
+    for row in citations(_root(args.archive), with_text=args.text, on_damaged=told):
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return 0
+    if damaged:
+        print(
+            f"citations incomplete: {len(damaged)} damaged record(s); "
+            "`python -m crawler.archive repair` rebuilds what it can",
+            file=sys.stderr,
+        )
+    return 1 if damaged else 0
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
+    """Rebuild the index; exit 1 when damaged records had to be left out."""
     from crawler.archive.store import Archive
 
     archive = Archive(_root(args.archive))
@@ -35,8 +54,37 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         counts = archive.reindex()
     finally:
         archive.close()
+    for line in archive.damaged:
+        print(f"damaged: {line}", file=sys.stderr)
     print(json.dumps(counts))
-    return 0
+    return 1 if counts.get("damaged") else 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Say what is damaged and what repair does about it; with --apply, do it."""
+    from crawler.archive import repair
+    from crawler.archive.store import Archive
+
+    root = _root(args.archive)
+    plan = repair.survey(root)
+    if plan.empty:
+        print("nothing to repair")
+        return 0
+    for line in plan.lines:
+        print(line)
+    if not args.apply:
+        print(f"{len(plan.lines)} thing(s) to repair; run again with --apply to repair them")
+        return 1
+    archive = Archive(root).open()
+    try:
+        done = repair.apply(archive, plan)
+    finally:
+        archive.close()
+    for line in done:
+        print(line)
+    left = [line for line in done if "could not" in line]
+    print(f"repaired; {len(left)} thing(s) could not be rebuilt" if left else "repaired")
+    return 1 if left else 0
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
@@ -94,6 +142,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_wacz(args: argparse.Namespace) -> int:
+    from crawler.archive.wacz import WaczError, parse_since, write_wacz
+
+    try:
+        since = parse_since(args.since) if args.since else None
+        counts = write_wacz(
+            _root(args.archive), Path(args.output), digests=args.digest or [], since=since
+        )
+    except WaczError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.archive", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +187,20 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("verify", help="check every WARC record, JSON file and link-back")
     p.add_argument("archive", nargs="?", default="archive")
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("wacz", help="write a WACZ 1.1 package (all of it, or some digests)")
+    p.add_argument("archive", nargs="?", default="archive")
+    p.add_argument("-o", "--output", required=True, help="the .wacz file to write")
+    p.add_argument(
+        "--digest", action="append", metavar="ID", help="only this digest's records (repeatable)"
+    )
+    p.add_argument("--since", metavar="DATE", help="only digests read and links fetched since DATE")
+    p.set_defaults(func=cmd_wacz)
+    p = sub.add_parser(
+        "repair", help="quarantine damaged records and rebuild them (a dry run without --apply)"
+    )
+    p.add_argument("archive", nargs="?", default="archive")
+    p.add_argument("--apply", action="store_true", help="repair, rather than say what it would do")
+    p.set_defaults(func=cmd_repair)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

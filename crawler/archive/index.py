@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS citations(
     digest TEXT NOT NULL, entry INTEGER NOT NULL, url TEXT NOT NULL, link_id TEXT,
     PRIMARY KEY(digest, entry, url));
 CREATE INDEX IF NOT EXISTS citations_link ON citations(link_id);
+CREATE TABLE IF NOT EXISTS requisites(
+    url TEXT PRIMARY KEY, status TEXT NOT NULL, fetched_at REAL NOT NULL, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payloads(
+    digest TEXT PRIMARY KEY, uri TEXT NOT NULL, date TEXT NOT NULL, record_id TEXT NOT NULL,
+    pointer TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_requisites(
+    article TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY(article, url));
 """
 
 #: When each archived link is to be checked again (`next_check` of its record) and the interval
@@ -218,6 +225,32 @@ class Index:
             [(digest_id, entry, url, link_id) for entry, url, link_id in rows],
         )
 
+    def digest_source(self, digest_id: str) -> str | None:
+        """The source a digest id was recorded for, or None."""
+        row = self.db.execute("SELECT source FROM digests WHERE id=?", (digest_id,)).fetchone()
+        return row[0] if row else None
+
+    def citing(self, link_id: str) -> list[tuple[str, int, str]]:
+        """(digest, entry, URL as cited) of every citation of a link."""
+        rows = self.db.execute(
+            "SELECT digest, entry, url FROM citations WHERE link_id=? ORDER BY digest, entry, url",
+            (link_id,),
+        )
+        return [(str(d), int(e), str(u)) for d, e, u in rows]
+
+    def cited_by_digest(self, digest_id: str) -> list[tuple[int, str, str | None]]:
+        """(entry, URL as cited, link id) of every citation of a digest."""
+        rows = self.db.execute(
+            "SELECT entry, url, link_id FROM citations WHERE digest=? ORDER BY entry, url",
+            (digest_id,),
+        )
+        return [(int(e), str(u), lid) for e, u, lid in rows]
+
+    def links_of_article(self, article_id: str) -> list[str]:
+        """Ids of the links whose fetch ended in this article."""
+        rows = self.db.execute("SELECT id FROM links WHERE article=? ORDER BY id", (article_id,))
+        return [str(link_id) for (link_id,) in rows]
+
     # -- links ---------------------------------------------------------------------------
     def link(self, link_id: str) -> dict[str, Any] | None:
         """A link's row: id, canonical_url, status, attempts, next_attempt, article."""
@@ -358,11 +391,6 @@ class Index:
         )
 
     # -- taking records out (`Archive.forget`) ------------------------------------------
-    def links_of_article(self, article_id: str) -> list[str]:
-        """Every link whose record points at the article (its own and `same_as` links)."""
-        rows = self.db.execute("SELECT id FROM links WHERE article=?", (article_id,))
-        return [link_id for (link_id,) in rows]
-
     def drop_digest(self, digest_id: str, source: str | None) -> None:
         """Forget a digest: its row, its citations, its file's size and mtime."""
         self.db.execute("DELETE FROM citations WHERE digest=?", (digest_id,))
@@ -379,6 +407,65 @@ class Index:
     def drop_article(self, article_id: str) -> None:
         self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
 
+    # -- requisites: one capture per URL and per payload across pages --------------------
+    def requisite(self, url: str) -> tuple[str, float, str] | None:
+        """(status, fetched_at, attachment entry as JSON) of a requisite URL stored before."""
+        row = self.db.execute(
+            "SELECT status, fetched_at, entry FROM requisites WHERE url=?", (url,)
+        ).fetchone()
+        return None if row is None else (row[0], float(row[1]), row[2])
+
+    def put_requisite(self, url: str, status: str, fetched_at: float, entry: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO requisites(url, status, fetched_at, entry) VALUES (?,?,?,?)",
+            (url, status, fetched_at, entry),
+        )
+
+    def payload(self, digest: str) -> tuple[str, str, str, str] | None:
+        """(target URI, WARC-Date, record id, pointer JSON) of the first record of a payload."""
+        row = self.db.execute(
+            "SELECT uri, date, record_id, pointer FROM payloads WHERE digest=?", (digest,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def put_payload(self, digest: str, uri: str, date: str, record_id: str, pointer: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO payloads(digest, uri, date, record_id, pointer) "
+            "VALUES (?,?,?,?,?)",
+            (digest, uri, date, record_id, pointer),
+        )
+
+    def put_pending_requisites(self, article: str, urls: list[str]) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO pending_requisites(article, url) VALUES (?,?)",
+            [(article, url) for url in urls],
+        )
+
+    def drop_pending_requisites(self, article: str, urls: list[str]) -> None:
+        self.db.executemany(
+            "DELETE FROM pending_requisites WHERE article=? AND url=?",
+            [(article, url) for url in urls],
+        )
+
+    def pending_requisites(self) -> Iterator[tuple[str, list[str]]]:
+        """(article id, its requisite URLs still pending), article by article."""
+        last = ""
+        while True:
+            row = self.db.execute(
+                "SELECT article FROM pending_requisites WHERE article > ? ORDER BY article LIMIT 1",
+                (last,),
+            ).fetchone()
+            if row is None:
+                return
+            last = row[0]
+            urls = [
+                url
+                for (url,) in self.db.execute(
+                    "SELECT url FROM pending_requisites WHERE article=? ORDER BY rowid", (last,)
+                )
+            ]
+            yield last, urls
+
     def clear(self) -> None:
         """Empty the index, counters included, for a rebuild.
 
@@ -392,7 +479,18 @@ class Index:
                 self.clear()
             return
         tally.drop_triggers(self.db)
-        tables = ("digests", "links", "aliases", "articles", "citations", "link_tally", "tally")
+        tables = (
+            "digests",
+            "links",
+            "aliases",
+            "articles",
+            "citations",
+            "link_tally",
+            "tally",
+            "requisites",
+            "payloads",
+            "pending_requisites",
+        )
         for table in tables:
             self.db.execute(f"DELETE FROM {table}")
         self.db.execute("DELETE FROM checks")  # re-check times: rebuilt from the link records

@@ -18,11 +18,14 @@ from crawler.archive.layout import SCHEMA, SCHEMA_VERSION
 from crawler.items import (
     OUTCOMES,
     AttachmentOutcome,
+    Dedupe,
     Digest,
     Extracted,
     FetchOutcome,
+    Link,
     Observed,
     Pointer,
+    Requisite,
     Status,
 )
 
@@ -109,15 +112,32 @@ def manifest(software: str) -> Record:
 
 # -- digests ---------------------------------------------------------------------------------
 
+#: The entry position that stands for the digest itself: its own links (`links`, role
+#: `digest`) are cited by "entry 0" in `cited_by`, the index and `citations`.
+DIGEST_ENTRY = 0
+
+
+def _link(lk: Link) -> Record:
+    return {
+        "url": lk.url,
+        "role": lk.role,
+        "text": lk.text,
+        "canonical_url": lk.canonical_url,
+        "link_id": lk.link_id,
+        "error": lk.error,
+        "note": lk.note,
+    }
+
 
 def digest(digest: Digest, original: Pointer, read_at: float) -> Record:
-    """digests/<id>.json: the digest, its entries and the links each cites."""
+    """digests/<id>.json: the digest, its entries and the links each cites, its own links."""
     return {
         "schema_version": SCHEMA_VERSION,
         "id": digest.id,
         "source": digest.source,
         "sha256": digest.sha256,
         "format": digest.format,
+        "structure": digest.structure,
         "title": digest.title,
         "date": digest.date,
         "read_at": now_iso(read_at),
@@ -128,30 +148,42 @@ def digest(digest: Digest, original: Pointer, read_at: float) -> Record:
                 "title": e.title,
                 "section": e.section,
                 "labels": e.labels,
-                "links": [
-                    {
-                        "url": lk.url,
-                        "role": lk.role,
-                        "text": lk.text,
-                        "canonical_url": lk.canonical_url,
-                        "link_id": lk.link_id,
-                        "error": lk.error,
-                    }
-                    for lk in e.links
-                ],
+                "links": [_link(lk) for lk in e.links],
             }
             for e in digest.entries
         ],
+        "links": [_link(lk) for lk in digest.links],
     }
 
 
+def citing_entries(record: Record) -> list[Record]:
+    """The entries of a digest record, and for its own links (`links`) the stand-in entry
+    `DIGEST_ENTRY` (no title, no section): every place a digest cites a link from."""
+    entries: list[Record] = list(record.get("entries", []))
+    if record.get("links"):
+        stand_in: Record = {"position": DIGEST_ENTRY, "title": None, "section": None, "labels": []}
+        entries.append(stand_in | {"links": record["links"]})
+    return entries
+
+
 def cited_links(record: Record) -> list[tuple[int, str, str | None]]:
-    """(entry position, URL as cited, link id or None) of every link a digest record cites."""
+    """(entry position, URL as cited, link id or None) of every link a digest record cites;
+    the digest's own links at position `DIGEST_ENTRY`."""
     return [
         (entry["position"], link["url"], link.get("link_id"))
-        for entry in record.get("entries", [])
+        for entry in citing_entries(record)
         for link in entry.get("links", [])
     ]
+
+
+def cited_role(digest: Record, position: int, url: str) -> str | None:
+    """The role a digest record gives the link `url` in entry `position` (None: not cited)."""
+    for entry in digest.get("entries", []):
+        if entry.get("position") == position:
+            for link in entry.get("links", []):
+                if link.get("url") == url:
+                    return str(link.get("role"))
+    return None
 
 
 def citation(digest_id: str, entry: int, role: str, url: str) -> Record:
@@ -591,17 +623,69 @@ def article(article_id: str, link_id: str, item: FetchOutcome) -> Record:
 
 PENDING_ATTACHMENT: Record = {"status": Status.PENDING}
 
+#: Article field saying how many requisites a page had beyond its limits, and why they were
+#: not fetched: `{"count", "reason"}`.
+OMITTED = "attachments_omitted"
+
+
+def pending_attachment(kind: str, via: str | None = None) -> Record:
+    """An entry of an article's `attachments` not fetched yet (a later run fetches it)."""
+    record: Record = {"status": Status.PENDING, "kind": kind}
+    if via:
+        record["via"] = via
+    return record
+
 
 def attachment(item: AttachmentOutcome) -> Record:
-    """One entry of an article's `attachments`: how fetching an image or a PDF ended."""
-    return {
+    """One entry of an article's `attachments`: how fetching an image, a stylesheet, a font
+    or a PDF ended. `original` is its response record, or its `revisit` record when the same
+    bytes were stored before (`revisit_of` is then the record holding them); `dedupe: "url"`
+    when the URL was stored before and is referenced without a fetch."""
+    record: Record = {
         "status": item.status,
         "reason": item.reason,
         "http_status": item.http_status,
         "content_type": item.content_type,
         "bytes": item.size,
         "original": _pointer(item.original),
+        "kind": item.kind,
+        "fetched_at": item.fetched_at_iso,
+        "payload_digest": item.payload_digest,
     }
+    if item.final_url and item.final_url != item.url:
+        record["final_url"] = item.final_url
+    if item.revisit_of is not None:
+        record["revisit_of"] = item.revisit_of.as_dict()
+    if item.dedupe:
+        record["dedupe"] = item.dedupe
+    if item.via:
+        record["via"] = item.via
+    return record
+
+
+def attachment_outcome(article_id: str, url: str, entry: Record) -> AttachmentOutcome:
+    """The outcome an attachment entry stored before says (a URL referenced again)."""
+
+    def pointer(value: Any) -> Pointer | None:
+        return Pointer(**value) if isinstance(value, dict) else None
+
+    return AttachmentOutcome(
+        article_id=article_id,
+        url=url,
+        status=Status(entry.get("status") or Status.FAILED),
+        reason=entry.get("reason"),
+        http_status=entry.get("http_status"),
+        content_type=entry.get("content_type"),
+        size=int(entry.get("bytes") or 0),
+        original=pointer(entry.get("original")),
+        kind=Requisite(entry.get("kind") or Requisite.IMAGE),
+        final_url=entry.get("final_url"),
+        fetched_at_iso=entry.get("fetched_at"),
+        payload_digest=entry.get("payload_digest"),
+        revisit_of=pointer(entry.get("revisit_of")),
+        dedupe=Dedupe(entry["dedupe"]) if entry.get("dedupe") else None,
+        via=entry.get("via"),
+    )
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -710,11 +794,20 @@ def run_report(run: str, started: float, finished: float, **parts: Any) -> Recor
         "finish_reason": None,
         "job": None,
         "recovered": False,
-        "digests": {"read": 0, "unchanged": 0, "failed": 0, "errors": []},
+        "damaged": [],
+        "digests": {
+            "read": 0,
+            "unchanged": 0,
+            "failed": 0,
+            "errors": [],
+            "rules": {},
+            "summaries": [],
+        },
         "entries": 0,
         "links": {
             "cited_source": 0,
             "cited_related": 0,
+            "cited_digest": 0,
             "invalid": 0,
             "new": 0,
             "scheduled": 0,
@@ -790,3 +883,81 @@ def forget_report(
         "pruned": pruned,
         "counts": counts,
     }
+
+
+# -- checking --------------------------------------------------------------------------------
+
+#: Fields of a WARC pointer and their JSON types.
+POINTER_FIELDS: dict[str, tuple[type, ...]] = {
+    "warc": (str,),
+    "offset": (int,),
+    "length": (int,),
+    "record_id": (str,),
+}
+#: Fields of the parts of records that readers index into, and their JSON types.
+_PARTS: dict[str, dict[str, tuple[type, ...]]] = {
+    "entry": {"position": (int,), "links": (list,)},
+    "cited": {"url": (str,), "role": (str,), "link_id": (str, _NONE)},
+    "cited_by": {"digest": (str,), "entry": (int,), "url": (str,)},
+}
+
+
+def _typed(value: Any, types: tuple[type, ...]) -> bool:
+    """Whether a JSON value has one of `types` (a bool is no int here)."""
+    return isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+
+
+def _fields(what: str, rec: Any, spec: dict[str, tuple[type, ...]]) -> list[str]:
+    """Problems of the fields `spec` names in `rec` (the record itself when `what` is "")."""
+    if not isinstance(rec, dict):
+        return [f"{what or 'record'} is not a JSON object"]
+    where = f"{what}: " if what else ""
+    out = []
+    for key, types in spec.items():
+        if key not in rec:
+            out.append(f"{where}missing field {key!r}")
+        elif not _typed(rec[key], types):
+            out.append(f"{where}field {key!r} has the wrong type")
+    return out
+
+
+def problems(kind: str, rec: Any) -> list[str]:
+    """What makes `rec` no sound record of `kind` (digests, links, articles); [] when sound.
+
+    The fields of `REQUIRED`, the parts readers index into (entries and their links,
+    `cited_by`, an article's `links`), pointers, a link's status and an article's text_chars.
+    """
+    out = _fields("", rec, REQUIRED[kind])
+    if out:
+        return out
+    if rec["original"] is not None:
+        out += _fields("original", rec["original"], POINTER_FIELDS)
+    if kind == "digests":
+        if not isinstance(rec.get("links", []), list):
+            return ["field 'links' has the wrong type"]
+        for n, entry in enumerate(citing_entries(rec)):
+            found = _fields(f"entries[{n}]", entry, _PARTS["entry"])
+            out += found
+            if not found:
+                for m, cited in enumerate(entry["links"]):
+                    out += _fields(f"entries[{n}].links[{m}]", cited, _PARTS["cited"])
+    elif kind == "links":
+        if rec["status"] not in LINK_STATUSES:
+            out.append(f"unknown status {rec['status']!r}")
+        for n, cited in enumerate(rec["cited_by"]):
+            out += _fields(f"cited_by[{n}]", cited, _PARTS["cited_by"])
+    elif kind == "articles":
+        if not all(isinstance(link, str) for link in rec["links"]):
+            out.append("links holds something that is no link id")
+        if rec["text_chars"] != len(rec["text"]):
+            out.append("text_chars does not match the text")
+    return out
+
+
+def pointers(rec: Record) -> list[Record]:
+    """Every WARC pointer a record holds: its `original`, and its attachments' (articles)."""
+    found = [rec.get("original")]
+    attachments = rec.get("attachments")
+    if isinstance(attachments, dict):
+        found += [a.get("original") for a in attachments.values() if isinstance(a, dict)]
+    return [p for p in found if isinstance(p, dict) and not _fields("", p, POINTER_FIELDS)]

@@ -2,8 +2,13 @@
 
 The format (hangye, meiri, ribao, else generic) is detected from the content: each format
 module reports the heading level of its entries and how many headings carry its signal, and
-the strongest signal wins. Links come out finished: each has its canonical URL and link id
-(`crawler.urls`), or the error that makes it unusable. Pure module: no Scrapy.
+the strongest signal wins; the generic reader (`generic`) finds the repeating unit of any
+other newsletter. Before that, a table of contents is recognised and taken out (`toc`); links
+outside every entry (the digest's page, its intro, its video version, its credit line) are the
+digest's own (`Digest.links`, role `digest`). `Digest.structure` says which rule found the
+entries. Links come out finished: each has its canonical URL and link id (`crawler.urls`), or
+the error that makes it unusable, and a note when the page is login-only. Pure module: no
+Scrapy.
 """
 
 from __future__ import annotations
@@ -12,18 +17,19 @@ import contextlib
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from datetime import date
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from crawler.digests import generic, hangye, meiri, ribao
-from crawler.digests.entries import Draft
-from crawler.digests.inline import plain_text
+from crawler.digests import generic, hangye, meiri, ribao, toc
+from crawler.digests.entries import Draft, Reading
+from crawler.digests.inline import plain_text, url_note
 from crawler.digests.scan import DigestError, Doc, decode, scan
-from crawler.items import Digest, Entry, Link
+from crawler.items import Digest, Link
 from crawler.urls import InvalidURL, canonicalize, url_id
 
-__all__ = ["DigestError", "digest_id", "parse_digest"]
+__all__ = ["DigestError", "digest_id", "digest_id_candidates", "parse_digest"]
 
 _FORMATS = (("hangye", hangye), ("meiri", meiri), ("ribao", ribao))
 _ID_JUNK = re.compile(r"[^\w.-]+")
@@ -33,19 +39,27 @@ _DATES = (
     re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
     re.compile(r"(?<!\d)(\d{4})[-/._](\d{1,2})[-/._](\d{1,2})(?!\d)"),
 )
+#: Bytes of UTF-8 a digest id has at most: its file name, with a suffix (`digest_id_candidates`)
+#: and `.json`, stays well within the 255 bytes a file name may have.
+ID_BYTES = 200
 _COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 
 
 def parse_digest(data: bytes, source: str) -> Digest:
     """Parse a digest's raw bytes; `source` is the path or URL it came from."""
     doc = scan(decode(data, source))
-    fmt, drafts = _entries(doc)
+    tocs = toc.find(doc)
+    fmt, how, read = _read(doc)
+    drafts = toc.fold(read.drafts, tocs)
     if not any(draft.links for draft in drafts):
-        drafts = generic.every_block(doc)  # no entries: the intro's links are all there is
-    if not any(draft.links for draft in drafts):
+        how, read = "blocks", generic.every_block(doc)  # no entries: the intro is all there is
+        drafts = toc.fold(read.drafts, tocs)
+    drafts = [draft for draft in drafts if draft.links]  # an entry that cites nothing
+    outside = read.outside.links
+    if not drafts and not outside:
         raise DigestError(f"{source}: not a markdown digest (no http(s) links)")
     entries = [draft.entry(pos) for pos, draft in enumerate(drafts, 1)]
-    _finish_links(entries)
+    _finish_links([link for entry in entries for link in entry.links] + outside)
     return Digest(
         id=digest_id(source),
         source=source,
@@ -54,39 +68,115 @@ def parse_digest(data: bytes, source: str) -> Digest:
         title=_title(doc),
         date=_date(doc, source),
         entries=entries,
+        links=outside,
+        structure=_structure(how, drafts, read, tocs),
     )
 
 
-def _finish_links(entries: list[Entry]) -> None:
+def _finish_links(links: list[Link]) -> None:
     """Give every link its canonical URL and link id, or the error that makes it unusable."""
     done: dict[str, Link] = {}  # by URL as written: a digest often cites one URL twice
-    for entry in entries:
-        for link in entry.links:
-            known = done.get(link.url)
-            if known is not None:
-                link.canonical_url, link.link_id = known.canonical_url, known.link_id
-                link.error = known.error
-                continue
-            try:
-                link.canonical_url = canonicalize(link.url)
-            except InvalidURL as exc:
-                link.error = f"invalid URL: {exc}"
-            else:
-                link.link_id = url_id(link.canonical_url)
-            done[link.url] = link
+    for link in links:
+        known = done.get(link.url)
+        if known is not None:
+            link.canonical_url, link.link_id = known.canonical_url, known.link_id
+            link.error, link.note = known.error, known.note
+            continue
+        try:
+            link.canonical_url = canonicalize(link.url)
+        except InvalidURL as exc:
+            link.error = f"invalid URL: {exc}"
+        else:
+            link.link_id = url_id(link.canonical_url)
+            link.note = url_note(link.url)
+        done[link.url] = link
 
 
-def _entries(doc: Doc) -> tuple[str, list[Draft]]:
-    """The detected format and its entry drafts."""
+def _read(doc: Doc) -> tuple[str, str, Reading]:
+    """The detected format, how its entries were found (`headings:2`, `numbered`, `blocks`),
+    and what the reading found."""
     best = ("generic", 0, 0)
     for name, module in _FORMATS:
         level, signal = module.level(doc)
         if signal > best[2]:
             best = (name, level, signal)
     name, level, _ = best
-    if name == "generic":
-        return name, generic.parse(doc, generic.level(doc))
-    return name, dict(_FORMATS)[name].parse(doc, level)
+    if name != "generic":
+        return name, f"headings:{level}", dict(_FORMATS)[name].parse(doc, level)
+    levels = generic.numbered_levels(doc)
+    if levels:
+        return name, "numbered:" + ",".join(map(str, levels)), generic.parse(doc, 0, True)
+    level = generic.level(doc)
+    return name, f"headings:{level}" if level else "blocks", generic.parse(doc, level)
+
+
+def _structure(how: str, drafts: list[Draft], read: Reading, tocs: list[toc.Toc]) -> str:
+    """The `structure` note: a rule word (`headings`, `numbered-headings`, `items`, `blocks`),
+    then how it applied, so that a person sees at once when a newsletter is misread."""
+    rule, _, arg = how.partition(":")
+    heads = sum(1 for d in drafts if d.origin == "heading")
+    items = len(drafts) - heads
+    lists = [name for name in read.lists if name]
+    listed = sum(1 for d in drafts if d.origin != "heading" and d.section in lists)
+    marks = {"numbered": "numbered heading", "headings": "heading"}
+    kind = marks.get(rule, "")
+    level = f" of level {arg} ({'#' * int(arg)})" if rule == "headings" else ""
+    if rule == "numbered":
+        level = f" (levels {arg.replace(',', ', ')})"
+    if rule != "blocks" and len(lists) > heads:
+        rule = "items"  # more headings hold lists of entries than are entries
+    if rule == "numbered":
+        rule = "numbered-headings"
+    if rule == "blocks":
+        parts = ["no entry headings: one entry per linked paragraph or list item"]
+    elif rule == "items":
+        parts = [f"entries are {_count(items, 'list item')} or paragraphs under headings"]
+        if heads:
+            more = _count(heads, f"more entry is a {kind}", f"more entries are {kind}s")
+            parts.append(more + level)
+    else:
+        parts = [f"entries are {_count(heads, kind)}{level}"]
+        if items > listed:
+            under = [d.section for d in drafts if d.origin != "heading" and d.section not in lists]
+            shown = [name for name in dict.fromkeys(under) if name]
+            where = f" (under {_names(shown)})" if shown else ""
+            more = _count(items - listed, "more entry", "more entries")
+            parts.append(f"{more} {_are(items - listed)} list items or paragraphs{where}")
+    if lists:
+        dated = sum(map(generic.is_date, lists)) * 2 > len(lists)
+        holders = _count(len(lists), "date section" if dated else "heading")
+        hold = "holds" if len(lists) == 1 else "hold"
+        entries = _count(listed, "entry", "entries")
+        parts.append(f"{holders} {hold} one entry per item: {_names(lists)} ({entries})")
+    for found in tocs[:_TOCS_SHOWN]:
+        where = f"under {found.heading}" if found.heading else "in the intro"
+        parts.append(
+            f"a table of contents {where} ({_count(found.count, 'item')}) is not counted: "
+            "its links go to the entries it lists"
+        )
+    if len(tocs) > _TOCS_SHOWN:
+        parts.append(f"{_count(len(tocs) - _TOCS_SHOWN, 'more table', 'more tables')} of contents")
+    outside = len(read.outside.links)
+    if outside:
+        parts.append(f"{_count(outside, 'link')} outside every entry {_are(outside)} the digest's")
+    return f"{rule}: " + "; ".join(parts)
+
+
+_TOCS_SHOWN = 3
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    """`1 heading`, `3 headings`."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _names(names: list[str]) -> str:
+    """The first three of some headings, for a note."""
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
 
 
 def _title(doc: Doc) -> str | None:
@@ -143,5 +233,24 @@ def digest_id(source: str) -> str:
     else:
         name = PurePosixPath(source.replace("\\", "/")).stem if source else ""
     name = _ID_JUNK.sub("-", unicodedata.normalize("NFKC", name).lower())
-    name = _DOTS.sub(".", name).lstrip(".-")[:80].rstrip(".-")
+    name = _DOTS.sub(".", name).lstrip(".-")[:80]
+    while len(name.encode("utf-8", "surrogatepass")) > ID_BYTES:  # 80 汉字 are 240 bytes
+        name = name[:-1]
+    name = name.rstrip(".-")
     return name or hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def digest_id_candidates(source: str, first: str | None = None) -> Iterator[str]:
+    """The ids a digest from `source` may take, in order: `digest_id(source)` (or `first`),
+    then that id with a suffix of 8 hex digits of the source's sha256, then with `-2`, `-3` ...
+
+    The archive takes the first one no other source holds (`Archive.assign_digest_id`): the
+    same file name in two folders, or names alike in their first 80 characters, each keep a
+    digest of their own.
+    """
+    base = first or digest_id(source)
+    yield base
+    tag = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    yield f"{base}-{tag}"
+    for n in range(2, 10_000):
+        yield f"{base}-{tag}-{n}"

@@ -7,7 +7,7 @@ Every `## ` heading is an entry; its 来源 links are its sources (their texts i
 
 from __future__ import annotations
 
-from crawler.digests.entries import SOURCE_FIELDS, Draft, Rules, entry_level, field_links, walk
+from crawler.digests.entries import SOURCE_FIELDS, Reading, Rules, entry_level, field_links, walk
 from crawler.digests.scan import Doc, Section
 
 
@@ -31,6 +31,6 @@ def level(doc: Doc) -> tuple[int, int]:
     return entry_level(doc, _signal)
 
 
-def parse(doc: Doc, level: int) -> list[Draft]:
+def parse(doc: Doc, level: int) -> Reading:
     """Entries in digest order."""
     return walk(doc, level, _Hangye())

@@ -189,12 +189,17 @@ def _defined_url(s: str, start: int, end: int, refs: Mapping[str, str]) -> str |
 
 
 def _link_target(raw: str) -> str:
-    """The URL of a link target: `<url>` unwrapped, a trailing "title" dropped, else as written."""
+    """The URL of a link target: `<url>` unwrapped, a trailing "title" dropped, and, as
+    CommonMark reads a destination, backslash escapes and entities (`&amp;`) decoded."""
     raw = raw.strip()
     if raw.startswith("<") and ">" in raw:
-        return raw[1 : raw.index(">")].strip()
-    titled = _TITLE.match(raw)
-    return titled.group(1) if titled else raw
+        raw = raw[1 : raw.index(">")].strip()
+    else:
+        titled = _TITLE.match(raw)
+        raw = titled.group(1) if titled else raw
+    if "\\" in raw:
+        raw = _ESCAPE.sub(r"\1", raw)
+    return html.unescape(raw) if "&" in raw else raw
 
 
 class _NextMatch:
@@ -309,10 +314,18 @@ def _bare_url(s: str, i: int) -> Token | None:
             j += 1
             continue
         break
-    url = _trim_bare_url(s[i:j])
-    if url.lower() in ("http://", "https://", "http:", "https:"):
+    written = _trim_bare_url(s[i:j])
+    if written.lower() in ("http://", "https://", "http:", "https:"):
         return None
-    return Token(TokenKind.URL, "", url, i, i + len(url))
+    return Token(TokenKind.URL, "", _bare_unescaped(written), i, i + len(written))
+
+
+def _bare_unescaped(url: str) -> str:
+    """A bare URL as the reader sees it: markdown's backslash escapes (`\\_\\_biz`, written by
+    HTML-to-markdown converters) and `&amp;` decoded; a URL never holds either as such."""
+    if "\\" in url:
+        url = _ESCAPE.sub(r"\1", url)
+    return url.replace("&amp;", "&") if "&amp;" in url else url
 
 
 def normalize_label(label: str) -> str:
@@ -334,6 +347,40 @@ def is_citable(url: str) -> bool:
     rest = url.split("://", 1)[1]
     host = re.split(r"[/?#\\]", rest, maxsplit=1)[0].rsplit("@", 1)[-1].split(":")[0]
     return host.lower() not in _PROMO_HOSTS
+
+
+#: Pages a digest cites that a crawler cannot read as a reader would, by host: recorded and
+#: fetched like any link, with a note saying what they are.
+_NOTED_HOSTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("xiaohongshu.com", "xhslink.com"),
+        "xiaohongshu note: its xsec_token belongs to the sharer and expires; "
+        "the page may ask for a login",
+    ),
+    (("cubox.pro", "cubox.cc"), "cubox card: private to its owner's account (login-only)"),
+    (
+        ("feishu.cn", "larksuite.com", "larkoffice.com"),
+        "feishu document: readable only by those it is shared with (login-only)",
+    ),
+    (("docs.qq.com",), "tencent docs: readable only by those it is shared with (login-only)"),
+    (("pan.baidu.com", "alipan.com", "aliyundrive.com"), "cloud drive share: login-only"),
+)
+
+
+_NOTED_NAMES = tuple(host for hosts, _ in _NOTED_HOSTS for host in hosts)
+
+
+def url_note(url: str) -> str | None:
+    """What a cited page is when a crawler reading it needs telling (private or login-only)."""
+    low = url.lower()
+    if not low.startswith(("http://", "https://")) or not any(n in low for n in _NOTED_NAMES):
+        return None
+    rest = url.split("://", 1)[1]
+    host = re.split(r"[/?#\\]", rest, maxsplit=1)[0].rsplit("@", 1)[-1].split(":")[0].lower()
+    for hosts, note in _NOTED_HOSTS:
+        if any(host == h or host.endswith("." + h) for h in hosts):
+            return note
+    return None
 
 
 def plain_text(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.digests.entries import LINK_FIELDS, Draft, Rules, entry_level, field_links, walk
+from crawler.digests.entries import LINK_FIELDS, Reading, Rules, entry_level, field_links, walk
 from crawler.digests.inline import plain_text
 from crawler.digests.scan import Doc, Line, Section
 
@@ -35,6 +35,6 @@ def level(doc: Doc) -> tuple[int, int]:
     return entry_level(doc, _signal)
 
 
-def parse(doc: Doc, level: int) -> list[Draft]:
+def parse(doc: Doc, level: int) -> Reading:
     """Entries in digest order."""
     return walk(doc, level, _Meiri())

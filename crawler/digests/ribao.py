@@ -7,7 +7,7 @@ several items cite the same URL. The closing Telegram card is dropped while scan
 
 from __future__ import annotations
 
-from crawler.digests.entries import Draft, Rules, entry_level, lead_link, walk
+from crawler.digests.entries import Reading, Rules, entry_level, lead_link, walk
 from crawler.digests.scan import Doc, Section
 
 
@@ -21,6 +21,6 @@ def level(doc: Doc) -> tuple[int, int]:
     return entry_level(doc, _signal)
 
 
-def parse(doc: Doc, level: int) -> list[Draft]:
+def parse(doc: Doc, level: int) -> Reading:
     """Entries in digest order."""
     return walk(doc, level, Rules())

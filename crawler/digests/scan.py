@@ -8,13 +8,14 @@ skipped), its inline links found, and the lines grouped into sections under thei
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from crawler.digests.inline import RawLink, extract_links, normalize_label
+from crawler.digests.inline import RawLink, extract_links, normalize_label, plain_text
 
 
 class DigestError(ValueError):
@@ -126,11 +127,16 @@ class Section:
 
 @dataclass(eq=False)
 class Doc:
-    """A scanned digest: classified lines, front matter and the title heading."""
+    """A scanned digest: classified lines, front matter, the title heading and the masthead.
+
+    The masthead is the digest's own title headings (one, or up to three shallowest headings
+    that all come first): the text under them is the digest's intro, not an entry.
+    """
 
     lines: list[Line]
     meta: dict[str, str]
     title_line: Line | None
+    masthead: list[Line] = field(default_factory=list)
     sections: list[Section] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +147,15 @@ class Doc:
                 self.sections.append(Section(line, []))
             else:
                 self.sections[-1].lines.append(line)
+
+    def hide(self, lines: Iterable[Line]) -> None:
+        """Take lines out of the reading (a table of contents): skipped, their links gone."""
+        for line in lines:
+            line.kind, line.links = LineKind.SKIP, []
+        self.masthead = [h for h in self.masthead if h.kind == LineKind.HEADING]
+        if self.title_line is not None and self.title_line.kind != LineKind.HEADING:
+            self.title_line = None
+        self.__post_init__()
 
     def outline(self) -> list[tuple[Section, int]]:
         """Every section under a heading other than the title, with the links under it."""
@@ -155,7 +170,8 @@ class Doc:
             for open_k in stack:
                 below[open_k] += own[k]
             stack.append(k)
-        return [(s, below[k]) for k, s in enumerate(secs) if k and s.heading is not self.title_line]
+        mast = {id(h) for h in self.masthead}
+        return [(s, below[k]) for k, s in enumerate(secs) if k and id(s.heading) not in mast]
 
 
 def scan(text: str) -> Doc:
@@ -168,7 +184,9 @@ def scan(text: str) -> Doc:
     for line in lines:
         if line.kind == LineKind.TEXT:
             _classify(line, refs)
-    return Doc(lines, meta, _title_line(lines))
+    heads = [ln for ln in lines if ln.kind == LineKind.HEADING]
+    masthead = _masthead(lines, heads)
+    return Doc(lines, meta, _title_line(masthead), masthead)
 
 
 def _front_matter(lines: list[Line]) -> dict[str, str]:
@@ -296,14 +314,37 @@ def _classify(line: Line, refs: Mapping[str, str]) -> None:
     line.links = extract_links(line.content, refs)
 
 
-def _title_line(lines: list[Line]) -> Line | None:
-    """The digest's title: the first heading, when it alone has the shallowest level."""
-    heads = [ln for ln in lines if ln.kind == LineKind.HEADING]
+_DATE_ONLY = re.compile(r"^[\d\s年月日号./_:：-]*$")
+_MASTHEAD_MAX = 3
+_MASTHEAD_LINES = 3  # lines under a masthead heading before the next one
+
+
+def _masthead(lines: list[Line], heads: list[Line]) -> list[Line]:
+    """The digest's own headings: the first heading when it alone has the shallowest level, or
+    the shallowest headings (up to three) when they all come first, a deeper one follows, and
+    all but the last stand over a few lines that cite nothing (`# [2026-03-02](issue page)`,
+    a cover image, then `# AI 早报 2026-03-02`)."""
     if not heads:
-        return None
+        return []
     top = min(h.level for h in heads)
     tops = [h for h in heads if h.level == top]
-    return heads[0] if len(tops) == 1 and tops[0] is heads[0] else None
+    if len(tops) == 1 and tops[0] is heads[0]:
+        return [heads[0]]
+    lead = heads[: len(tops)]
+    if len(tops) > _MASTHEAD_MAX or len(heads) == len(tops) or lead != tops:
+        return []
+    for head, after in itertools.pairwise(lead):
+        between = lines[head.no : after.no - 1]  # line numbers count from 1
+        written = [ln for ln in between if ln.kind == LineKind.TEXT]
+        if len(written) > _MASTHEAD_LINES or any(ln.links for ln in written):
+            return []  # entries written as top headings, not a masthead
+    return lead
+
+
+def _title_line(masthead: list[Line]) -> Line | None:
+    """The masthead heading that names the digest: the first that is more than a date."""
+    named = [h for h in masthead if not _DATE_ONLY.match(plain_text(h.content))]
+    return next(iter(named or masthead), None)
 
 
 def blocks(lines: Iterable[Line]) -> list[list[Line]]:

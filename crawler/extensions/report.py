@@ -227,16 +227,20 @@ class RunReport:
             finish_reason=reason,
             job=os.environ.get("SCRAPY_JOB"),  # Scrapyd's job id
             recovered=self.archive.recovered,
+            damaged=self._damaged(),
             digests={
                 "read": self._count(keys.DIGESTS_READ),
                 "unchanged": self._count(keys.DIGESTS_UNCHANGED),
                 "failed": self._count(keys.DIGESTS_FAILED),
                 "errors": stats.get(keys.DIGESTS_ERRORS, []),
+                "rules": keys.digest_rules(stats),
+                "summaries": stats.get(keys.DIGESTS_SUMMARIES, []),
             },
             entries=self._count(keys.ENTRIES),
             links={
                 "cited_source": self._count(keys.cited(Role.SOURCE)),
                 "cited_related": self._count(keys.cited(Role.RELATED)),
+                "cited_digest": self._count(keys.cited(Role.DIGEST)),
                 "invalid": self._count(keys.LINKS_INVALID),
                 "new": self._count(keys.LINKS_NEW),
                 "scheduled": self._count(keys.LINKS_SCHEDULED),
@@ -261,6 +265,13 @@ class RunReport:
             },
             rechecks={name: self._count(keys.recheck(name)) for name in records.RECHECK_COUNTS},
         )
+
+    def _damaged(self) -> list[str]:
+        """The damaged records the archive met ("<file>: why"), counted in the stats."""
+        damaged = list(self.archive.damaged)
+        if damaged:
+            self.stats.set_value(keys.ARCHIVE_DAMAGED, len(damaged))
+        return damaged
 
     def failures(self, report: dict[str, Any], reason: str) -> list[str]:
         """Why the run failed as a whole; [] when it did its job."""
@@ -402,15 +413,16 @@ class RunReport:
         fetched = sum(lk[s] for s in OUTCOMES)
         logger.info(
             "summary: %d digest(s) read, %d unchanged, %d failed; %d entries; %d links cited "
-            "(%d source, %d related, %d invalid); fetched %d: %d archived, %d gone, "
+            "(%d source, %d related, %d digest, %d invalid); fetched %d: %d archived, %d gone, "
             "%d blocked, %d failed, %d skipped, %d refused; %.1f s; report %s",
             report["digests"]["read"],
             report["digests"]["unchanged"],
             report["digests"]["failed"],
             report["entries"],
-            lk["cited_source"] + lk["cited_related"],
+            lk["cited_source"] + lk["cited_related"] + lk["cited_digest"],
             lk["cited_source"],
             lk["cited_related"],
+            lk["cited_digest"],
             lk["invalid"],
             fetched,
             lk[Status.ARCHIVED],
