@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from bench import text
 
+#: The site's one stylesheet, linked by every news page (stored once with requisites on).
+STYLESHEET = "/static/site.css"
 MIN_BYTES = 20_000
 MAX_BYTES = 150_000
 #: Share of the padding that is markup (the rest is inline script).
@@ -40,6 +42,11 @@ def new_article(rng: random.Random, day: int) -> Article:
         account=rng.choice(text.ACCOUNTS),
         images=[f"/img/{rng.getrandbits(48):012x}.jpg" for _ in range(rng.randint(0, 4))],
     )
+
+
+def stylesheet(rng: random.Random) -> str:
+    """The site's stylesheet (about 20 KB of rules)."""
+    return text.css_blob(rng, 300)
 
 
 def target_size(rng: random.Random) -> int:
@@ -145,6 +152,7 @@ def news_page(article: Article, rng: random.Random, size: int) -> str:
 <meta property="og:site_name" content="{site}">
 <meta property="article:published_time" content="{article.date}T{article.time}:00+08:00">
 <meta name="author" content="{_esc(article.author)}">
+<link rel="stylesheet" href="{STYLESHEET}">
 <style>{text.css_blob(rng, rng.randint(40, 200))}</style>
 <script>window.__INITIAL_STATE__={state};</script>
 <script type="application/ld+json">{ld}</script>

@@ -63,7 +63,8 @@ class Benchmark:
         self.waited = 0.0
         self.repeated = 0
         self.server: SiteServer | None = None
-        self.ours_settings: dict[str, str] = {}
+        self.ours_settings: dict[str, str] = {}  # requisites off: pages as the baseline
+        self.requisite_settings: dict[str, str] = {}  # the defaults: requisites on
 
     # -- inputs --------------------------------------------------------------------------
     def _inputs(self, site: sitegen.Site) -> tuple[Path, Path, Path]:
@@ -176,6 +177,21 @@ class Benchmark:
                 expect=n,
                 served=served,
             )
+            with_requisites = w / f"archive-requisites-{rep}"
+            self._measure(
+                "ours+requisites",
+                scenarios.ours,
+                "ours, requisites on (images, stylesheets)",
+                digests,
+                with_requisites,
+                logs / f"ours-requisites-{rep}.log",
+                expect=n,
+                served=served,
+                settings=self.requisite_settings,
+                requisites=True,
+                again=partial(shutil.rmtree, with_requisites, ignore_errors=True),
+            )
+            shutil.rmtree(with_requisites, ignore_errors=True)
             archive = w / f"archive-{rep}"
             self._measure(
                 "ours",
@@ -296,7 +312,9 @@ class Benchmark:
         )
         before = noise.calibrate()
         with SiteServer(site.www, scenarios.REPO) as self.server:
-            self.ours_settings = {"EXTRACT_AS": json.dumps(self.server.extract_as())}
+            extract_as = {"EXTRACT_AS": json.dumps(self.server.extract_as())}
+            self.ours_settings = {**extract_as, **scenarios.REQUISITES_OFF}
+            self.requisite_settings = extract_as
             digests, urls, pages = self._inputs(site)
             for _ in range(self.args.reps + 1):  # the first one warms the disk cache
                 self._measure("scrapy start-up", scenarios.startup, self.work, self.logs / "up.log")
@@ -325,6 +343,7 @@ class Benchmark:
             "fetch alone",
             "baseline",
             "ours",
+            "ours+requisites",
             "ceiling",
             "ceiling pool",
             "ours extract",
@@ -345,6 +364,9 @@ class Benchmark:
         meta["ours_vs_baseline_throughput_by_repetition"] = report.per_repetition(
             self.runs["ours"], self.runs["baseline"]
         )
+        with_requisites = self.runs["ours+requisites"][-1]
+        meta["requisites_fetched"] = with_requisites.info.get("requisites_fetched")
+        meta["requisites"] = with_requisites.info.get("requisites")
         summary = report.summary(rows, {k: rows[k] for k in nightly_keys}, meta)
         sizes = sorted(p.bytes for p in site.pages)
         return Outcome(

@@ -141,6 +141,13 @@ def summary(rows: dict[str, Row], nightly: dict[str, Row], meta: dict[str, Any])
         "ours_vs_baseline_rss": _ratio(ours.peak_rss_mb, base.peak_rss_mb),
         "ours_vs_baseline_pss": _ratio(ours.peak_pss_mb, base.peak_pss_mb),
         "ours_vs_ceiling": _ratio(ours.pages_per_s, ceil.pages_per_s),
+        "requisites_on_pages_per_s": round(rows["ours+requisites"].pages_per_s, 2),
+        "requisites_on_vs_off_throughput": _ratio(
+            rows["ours+requisites"].pages_per_s, ours.pages_per_s
+        ),
+        "requisites_on_vs_baseline_rss": _ratio(
+            rows["ours+requisites"].peak_rss_mb, base.peak_rss_mb
+        ),
         "scrapy_startup_seconds": round(startup, 3),
         "noop_seconds_full": round(nightly["again@full"].wall_s, 3),
         "foreign_cpu_pct_max": round(max(r.foreign_cpu_pct for r in rows.values()), 1),
@@ -155,6 +162,7 @@ def summary(rows: dict[str, Row], nightly: dict[str, Row], meta: dict[str, Any])
     beyond = noop.get(f"new@{biggest}", 0.0) - startup if biggest else None
     out["targets"] = {
         "throughput_1_5x": (out["ours_vs_baseline_throughput"] or 0) >= 1.5,
+        "requisites_off_throughput_2x": (out["ours_vs_baseline_throughput"] or 0) >= 2.0,
         "rss_1_2x": (out["ours_vs_baseline_rss"] or 99) <= 1.2,
         f"noop_{biggest}_under_5s_beyond_startup": beyond is not None and beyond < 5.0,
     }

@@ -21,7 +21,7 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
-from bench import plan, report  # noqa: E402
+from bench import plan, report, scenarios  # noqa: E402
 
 log = logging.getLogger("bench")
 
@@ -116,7 +116,12 @@ def report_text(args: argparse.Namespace, outcome: plan.Outcome) -> str:
         "",
         f"Ratios: ours/baseline pages/s {s['ours_vs_baseline_throughput']}, ours/baseline "
         f"peak RSS {s['ours_vs_baseline_rss']} (PSS {s['ours_vs_baseline_pss']}), "
-        f"ours/ceiling {s['ours_vs_ceiling']}.",
+        f"ours/ceiling {s['ours_vs_ceiling']} (ours with requisites off, "
+        f"{' '.join(f'-s {k}={v}' for k, v in scenarios.REQUISITES_OFF.items())}).",
+        f"Requisites on (the defaults): {s['requisites_on_pages_per_s']} pages/s, "
+        f"{s['requisites_on_vs_off_throughput']} of requisites off, peak RSS "
+        f"{s['requisites_on_vs_baseline_rss']} of the baseline's; {s['requisites_fetched']} "
+        f"requisites fetched beside the pages, recorded as {s['requisites']}.",
         "Targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in s["targets"].items()),
     ]
     if s["problems"]:

@@ -21,9 +21,14 @@ RELAXED = {
     "AUTOTHROTTLE_ENABLED": "False",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
     "PROGRESS_INTERVAL": "0",
+    # the cached archives' links (real sites) would be due for re-checks a day after they were
+    # built: the measured runs are first fetches and no-op nights (bench/recheck.py: re-checks)
+    "RECHECK_PER_RUN": "0",
 }
 #: CONCURRENT_REQUESTS of ours (crawler.settings), used for the baseline too.
 CONCURRENCY = 16
+#: Requisites off: ours as the baseline crawls, pages only (the ratios are measured so).
+REQUISITES_OFF = {"ARTICLE_IMAGES_DOMAINS": "", "REQUISITES_STYLES": "False"}
 
 
 @dataclass
@@ -67,6 +72,16 @@ def ours_command(digests: Path, archive: Path, settings: dict[str, str] | None =
     return command
 
 
+def requisite_counts(archive: Path) -> dict[str, int]:
+    """Requisites recorded in an archive's articles: by status, and shared by URL or payload."""
+    counts: dict[str, int] = {}
+    for path in (archive / "articles").glob("*/*.json"):
+        for entry in (json.loads(path.read_text()).get("attachments") or {}).values():
+            for key in (entry.get("status"), f"dedupe_{entry.get('dedupe') or 'none'}"):
+                counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def dir_bytes(path: Path) -> int:
     """Bytes of every file under `path`."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -87,8 +102,10 @@ def ours(
     expect: int,
     served: Any,
     settings: dict[str, str] | None = None,
+    requisites: bool = False,
 ) -> Result:
-    """One `scrapy crawl sources` run; `expect` links should be fetched and archived."""
+    """One `scrapy crawl sources` run; `expect` links should be fetched and archived (and,
+    with `requisites`, their pages' images and stylesheets beside them)."""
     before = served()
     usage = measure.run(ours_command(digests, archive, settings), log=log)
     fetched = served() - before
@@ -97,7 +114,8 @@ def ours(
     problems = []
     if usage.rc != 0:
         problems.append(f"exit code {usage.rc} (see {log})")
-    if fetched != expect or links.get("archived") != expect:
+    pages_fetched = min(fetched, expect) if requisites else fetched
+    if pages_fetched != expect or links.get("archived") != expect:
         problems.append(
             f"expected {expect} fetched and archived, got {fetched} fetched, "
             f"{links.get('archived')} archived"
@@ -109,6 +127,9 @@ def ours(
         "archived": links.get("archived"),
         "warc_bytes": dir_bytes(archive / "warc") if (archive / "warc").exists() else 0,
     }
+    if requisites:
+        info["requisites_fetched"] = fetched - expect
+        info["requisites"] = requisite_counts(archive)
     return Result(
         name,
         max(expect, 1),

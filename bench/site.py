@@ -32,6 +32,10 @@ _HEAD = (
 )
 
 
+#: Content types by file extension (everything else is an HTML page).
+_TYPES = {"jpg": "image/jpeg", "png": "image/png", "css": "text/css"}
+
+
 def load(www: Path) -> dict[str, bytes]:
     """URL path -> body, for every file under `www`."""
     return {
@@ -58,7 +62,7 @@ class _Http(asyncio.Protocol):
     def _answer(self, head: bytes) -> None:
         method, target, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
         path = target.split("?", 1)[0].split("#", 1)[0]
-        ctype = "text/html; charset=utf-8"
+        ctype = _TYPES.get(path.rsplit(".", 1)[-1], "text/html; charset=utf-8")
         body = self.files.get(path)
         status = "200 OK"
         if path == STATS_PATH:

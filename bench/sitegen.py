@@ -11,7 +11,11 @@ from pathlib import Path
 from bench import pages
 
 #: Bumped whenever generated pages change, so cached sites are rebuilt.
-VERSION = 2
+VERSION = 3
+#: Share of article images whose bytes are a stock picture another page shows under another
+#: URL (a repeat payload: a `revisit` record with requisites on).
+STOCK_SHARE = 0.15
+STOCK_IMAGES = 20
 #: Shares of the N pages that near-duplicate an earlier page.
 MIRROR_SHARE = 0.04  # byte-identical copy at a second URL (mobile mirror)
 RETEMPLATE_SHARE = 0.03  # same article, other chrome (syndicated copy)
@@ -63,8 +67,27 @@ def _write(site_root: Path, path: str, data: bytes) -> None:
     target.write_bytes(data)
 
 
-def _original(rng: random.Random, i: int, prefix: str) -> tuple[Page, pages.Article, bytes]:
+def image_bytes(rng: random.Random, size: int) -> bytes:
+    """A JPEG-looking file of `size` bytes (served as image/jpeg; never decoded)."""
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + rng.randbytes(max(0, size - 13))
+
+
+def _images(root: Path, rng: random.Random, article: pages.Article) -> None:
+    """Write the article's images: most their own bytes, some a stock picture's."""
+    for path in article.images:
+        if rng.random() < STOCK_SHARE:
+            data = image_bytes(random.Random(rng.randrange(STOCK_IMAGES)), 30_000)
+        else:
+            data = image_bytes(rng, rng.randint(4_000, 60_000))
+        _write(root, path, data)
+
+
+def _original(
+    rng: random.Random, i: int, prefix: str, root: Path | None = None
+) -> tuple[Page, pages.Article, bytes]:
     article = pages.new_article(rng, i // 40 + 1)
+    if root is not None:
+        _images(root, random.Random(rng.getrandbits(32)), article)
     kind = "weixin" if rng.random() < WEIXIN_SHARE else "news"
     path = f"/s/{rng.getrandbits(88):022x}" if kind == "weixin" else f"/{prefix}/{i}.html"
     data = pages.render(article, kind, rng, pages.target_size(rng)).encode()
@@ -98,7 +121,7 @@ def generate(root: Path, n: int, fresh: int, seed: int) -> Site:
         if originals and i >= 20 and roll < dup_share:
             page, data = _near_duplicate(rng, i, roll, rng.choice(originals))
         else:
-            base = _original(rng, i, "news")
+            base = _original(rng, i, "news", root)
             originals.append(base)
             page, data = base[0], base[2]
         _write(root, page.path, data)
@@ -106,8 +129,9 @@ def generate(root: Path, n: int, fresh: int, seed: int) -> Site:
     if len({p.path for p in crawl}) != n:
         raise RuntimeError("generated pages share a URL path")
     new: list[Page] = []
+    _write(root, pages.STYLESHEET, pages.stylesheet(rng).encode())
     for i in range(fresh):
-        page, _article, data = _original(rng, n + i, "new")
+        page, _article, data = _original(rng, n + i, "new", root)
         _write(root, page.path, data)
         new.append(page)
     return Site(root, crawl, new)

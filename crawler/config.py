@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from scrapy.settings import BaseSettings
 
 from crawler.netsafety import Allowlist
+from crawler.throttle import Schedule
 
 
 class ConfigError(ValueError):
@@ -56,9 +57,21 @@ class Config:
     article_images_domains: tuple[str, ...]
     article_images_max: int
     article_documents: bool
+    requisites_styles: bool
+    requisites_max: int
+    requisites_max_bytes: int
+    requisite_maxsize: int
+    requisites_concurrency: int
+    requisites_max_pixels: int
+    requisites_refetch_after: float
     extract_as: Mapping[str, str]
     extract_workers: int | str
     extract_timeout: float
+    extract_worker_memory: int
+    extract_worker_recycle_mb: int
+    extract_worker_max_pages: int
+    extract_max_bytes: int
+    decompress_wait_bytes: int
     allowed_private_networks: tuple[str, ...]
     contact_url: str
     progress_interval: float
@@ -77,6 +90,11 @@ class Config:
     redis_url: str
     distributed_run: str
     redis_keys_ttl: int
+    recheck_per_run: int
+    recheck_budget: int
+    recheck_site_share: float
+    recheck_schedule: Schedule
+    recheck_confirm_after: float
     run_report_enabled: bool
     remote_control_enabled: bool
     telnetconsole_enabled: bool
@@ -250,6 +268,45 @@ def _choice(options: tuple[str, ...]) -> Parser:
     return parse
 
 
+#: A duration: a number and a unit (s, m, h, d, w); a bare number is seconds.
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw]?)$")
+_UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+_SCHEDULE_EXPECTED = (
+    "re-check intervals by age, such as '1d until 7d, 7d until 90d, 30d' (each 'EVERY until "
+    "AGE' with growing ages, the last 'EVERY' alone; units s, m, h, d, w)"
+)
+
+
+def _duration(text: str) -> float:
+    match = _DURATION.match(text.strip().lower())
+    if match is None:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def _schedule(name: str, value: Any) -> Schedule:
+    """RECHECK_SCHEDULE: "EVERY until AGE, ..., EVERY" (or a list of those parts)."""
+    if isinstance(value, list | tuple) and not all(isinstance(p, str) for p in value):
+        raise _fail(name, value, _SCHEDULE_EXPECTED)
+    parts = _strings(name, value)
+    rules: list[tuple[float | None, float]] = []
+    try:
+        for n, part in enumerate(parts):
+            every, _, until = (x.strip() for x in str(part).lower().partition(" until "))
+            last = n == len(parts) - 1
+            if last == bool(until):
+                raise ValueError(part)
+            limit = _duration(until) if until else None
+            if limit is not None and rules and limit <= (rules[-1][0] or 0):
+                raise ValueError(part)
+            rules.append((limit, _duration(every)))
+    except ValueError:
+        raise _fail(name, value, _SCHEDULE_EXPECTED) from None
+    if not rules:
+        raise _fail(name, value, _SCHEDULE_EXPECTED)
+    return tuple(rules)
+
+
 Parser = Callable[[str, Any], Any]
 _LEVEL_NUMBERS = (10, 20, 30, 40, 50)
 
@@ -263,6 +320,7 @@ _SECONDS = _number(float, 0, None, "a number of seconds, 0 or more")
 _POSITIVE_SECONDS = _number(float, 1e-3, None, "a number of seconds above 0")
 _COUNT = _number(int, 0, None, "a whole number, 0 or more")
 _AT_LEAST_ONE = _number(int, 1, None, "a whole number, 1 or more")
+_MB = "a number of megabytes, 0 or more (0: no limit)"
 
 #: The project's settings: name -> (Config field, parser).
 PROJECT: dict[str, tuple[str, Parser]] = {
@@ -275,9 +333,21 @@ PROJECT: dict[str, tuple[str, Parser]] = {
     "ARTICLE_IMAGES_DOMAINS": ("article_images_domains", _hosts),
     "ARTICLE_IMAGES_MAX": ("article_images_max", _COUNT),
     "ARTICLE_DOCUMENTS": ("article_documents", _bool),
+    "REQUISITES_STYLES": ("requisites_styles", _bool),
+    "REQUISITES_MAX": ("requisites_max", _COUNT),
+    "REQUISITES_MAX_BYTES": ("requisites_max_bytes", _COUNT),
+    "REQUISITE_MAXSIZE": ("requisite_maxsize", _AT_LEAST_ONE),
+    "REQUISITES_CONCURRENCY": ("requisites_concurrency", _AT_LEAST_ONE),
+    "REQUISITES_MAX_PIXELS": ("requisites_max_pixels", _AT_LEAST_ONE),
+    "REQUISITES_REFETCH_AFTER": ("requisites_refetch_after", _SECONDS),
     "EXTRACT_AS": ("extract_as", _host_map),
     "EXTRACT_WORKERS": ("extract_workers", _workers),
     "EXTRACT_TIMEOUT": ("extract_timeout", _POSITIVE_SECONDS),
+    "EXTRACT_WORKER_MEMORY": ("extract_worker_memory", _number(int, 0, None, _MB)),
+    "EXTRACT_WORKER_RECYCLE_MB": ("extract_worker_recycle_mb", _number(int, 0, None, _MB)),
+    "EXTRACT_WORKER_MAX_PAGES": ("extract_worker_max_pages", _COUNT),
+    "EXTRACT_MAX_BYTES": ("extract_max_bytes", _number(int, 1, None, "a number of bytes above 0")),
+    "DECOMPRESS_WAIT_BYTES": ("decompress_wait_bytes", _COUNT),
     "ALLOWED_PRIVATE_NETWORKS": ("allowed_private_networks", _networks),
     "CONTACT_URL": ("contact_url", _url(("http", "https", "mailto"), empty=False)),
     "PROGRESS_INTERVAL": ("progress_interval", _SECONDS),
@@ -296,6 +366,14 @@ PROJECT: dict[str, tuple[str, Parser]] = {
     "REDIS_URL": ("redis_url", _url(("redis", "rediss", "unix"), empty=True)),
     "DISTRIBUTED_RUN": ("distributed_run", _run_name),
     "REDIS_KEYS_TTL": ("redis_keys_ttl", _COUNT),
+    "RECHECK_PER_RUN": ("recheck_per_run", _COUNT),
+    "RECHECK_BUDGET": ("recheck_budget", _COUNT),
+    "RECHECK_SITE_SHARE": (
+        "recheck_site_share",
+        _number(float, 1e-6, 1, "a share above 0, at most 1"),
+    ),
+    "RECHECK_SCHEDULE": ("recheck_schedule", _schedule),
+    "RECHECK_CONFIRM_AFTER": ("recheck_confirm_after", _SECONDS),
     "RUN_REPORT_ENABLED": ("run_report_enabled", _bool),
     "REMOTE_CONTROL_ENABLED": ("remote_control_enabled", _bool),
     "TELNETCONSOLE_ENABLED": ("telnetconsole_enabled", _bool),
@@ -320,6 +398,7 @@ SCRAPY: dict[str, Parser] = {
     "DOWNLOAD_MAXSIZE": _COUNT,
     "DOWNLOAD_WARNSIZE": _COUNT,
     "REDIRECT_MAX_TIMES": _COUNT,
+    "URLLENGTH_LIMIT": _AT_LEAST_ONE,
     "RETRY_TIMES": _COUNT,
     "RETRY_BACKOFF_BASE": _SECONDS,
     "RETRY_BACKOFF_MAX": _SECONDS,

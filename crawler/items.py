@@ -57,6 +57,15 @@ class Check(StrEnum):
     NO_SOURCE_TEXT = "no source text"  # none of the entry's sources is archived with text
 
 
+class Observed(StrEnum):
+    """What one re-check of an archived link saw (ARCHIVE.md, *Re-checks*)."""
+
+    UNCHANGED = "unchanged"  # 304 to a conditional request, the same body or the same text
+    CHANGED = "changed"  # another text: a new capture and a new article version
+    GONE = "gone"  # 404/410/451, or the site's own page saying it was deleted or removed
+    UNREACHABLE = "unreachable"  # no answer, 5xx, blocked, refused: says nothing of deletion
+
+
 @dataclass(frozen=True)
 class Pointer:
     """Where one WARC record lies: file (relative to the archive), byte offset, length, id."""
@@ -133,6 +142,7 @@ class Extracted:
     canonical_url: str | None = None  # the page's own canonical link (WeChat long link)
     images: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # site specific fields
+    styles: list[str] = field(default_factory=list)  # stylesheet and font URLs the page links
 
 
 @dataclass
@@ -143,6 +153,23 @@ class DigestRead:
     raw: bytes = field(metadata=BYTES_IN_WARC)  # a feed export writes its length
     read_at: float
     file_stat: tuple[int, int] | None = None  # (size, mtime_ns) of a local digest file
+
+
+@dataclass
+class Observation:
+    """What one re-check of an archived link observed, as the archive recorded it."""
+
+    link_id: str
+    canonical_url: str
+    outcome: Observed
+    checked_at: float  # Unix time
+    http_status: int | None = None
+    reason: str | None = None  # why, for gone and unreachable
+    original: Pointer | None = None  # the response record of what was served (the evidence)
+    body_sha256: str | None = None  # of the decoded body served (None for a 304)
+    version: int | None = None  # the link's version it saw (1: the capture the digest cited)
+    alive: bool | None = None  # the link's state after it (None: not known)
+    next_check: float | None = None  # Unix time of the link's next re-check
 
 
 @dataclass
@@ -162,6 +189,8 @@ class FetchOutcome:
     fetched_at: float | None = None
     ip: str | None = None
     redirects: list[str] = field(default_factory=list)
+    recheck: bool = False  # a re-check of an archived link (recorded as an Observation)
+    conditional: bool = False  # ... sent with If-None-Match / If-Modified-Since
     original: Pointer | None = None  # the last hop's response record
     extracted: Extracted | None = None
     body_sha256: str | None = None
@@ -170,9 +199,26 @@ class FetchOutcome:
     article_id: str | None = None  # the article it was stored as (set by the store)
 
 
+class Requisite(StrEnum):
+    """What an article's attachment is to its page."""
+
+    IMAGE = "image"  # an image of the article's body
+    STYLESHEET = "stylesheet"  # a stylesheet the page links (or one it @imports)
+    FONT = "font"  # a font a stylesheet loads
+    STYLE_IMAGE = "style-image"  # an image a stylesheet loads (a background)
+    DOCUMENT = "document"  # the article's document form (an arXiv paper's PDF)
+
+
+class Dedupe(StrEnum):
+    """How a requisite stored once is shared by the pages that need it."""
+
+    URL = "url"  # its URL was stored before: referenced, not fetched again
+    PAYLOAD = "payload"  # fetched; the same bytes were stored before: a `revisit` record
+
+
 @dataclass
 class AttachmentOutcome:
-    """How the fetch of an article's attachment (an image, an arXiv PDF) ended."""
+    """How the fetch of an article's attachment (an image, a stylesheet, a PDF) ended."""
 
     article_id: str
     url: str
@@ -181,4 +227,12 @@ class AttachmentOutcome:
     http_status: int | None = None
     content_type: str | None = None
     size: int = 0
-    original: Pointer | None = None  # the response record
+    original: Pointer | None = None  # the response (or revisit) record
+    kind: Requisite = Requisite.IMAGE
+    final_url: str | None = None  # after redirects, when it differs
+    fetched_at: float | None = None  # Unix time of the capture
+    fetched_at_iso: str | None = None  # its record's WARC-Date (the Refers-To-Date of repeats)
+    payload_digest: str | None = None  # WARC-Payload-Digest of what was served
+    revisit_of: Pointer | None = None  # the record holding the same payload (a revisit)
+    dedupe: Dedupe | None = None
+    via: str | None = None  # the stylesheet that loads it (fonts, @imports, backgrounds)

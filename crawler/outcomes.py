@@ -11,6 +11,7 @@ retried within the run. `settle` decides what a whole fetch ends as, once its pa
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urljoin
 
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -24,7 +25,7 @@ from scrapy.exceptions import (
 from scrapy.http import Response
 from twisted.internet import error as net
 from twisted.python.failure import Failure
-from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+from twisted.web._newclient import ParseError, ResponseFailed, ResponseNeverReceived
 
 try:  # Scrapy >= 2.13 limits decompression to DOWNLOAD_MAXSIZE with this exception
     from scrapy.utils._compression import _DecompressionMaxSizeExceeded as _Inflated
@@ -54,22 +55,86 @@ class Described(IgnoreRequest):
     status: Status = Status.FAILED
 
 
-def status_for_http(code: int) -> Verdict:
-    """Status and reason for an HTTP status code; (None, None) when the page is to be read."""
+#: Redirect codes Scrapy's RedirectMiddleware follows when they carry a usable Location.
+REDIRECT_HTTP = frozenset({301, 302, 303, 307, 308})
+#: Schemes a redirect may lead to.
+_FETCHABLE = ("http", "https")
+
+
+def status_for_http(code: int, location: str | None = None) -> Verdict:
+    """Status and reason for an HTTP status code; (None, None) when the page is to be read.
+
+    Codes outside 400-599 that no middleware consumed are told for what they are: an interim
+    1xx answer given as the final one, a redirect that was not followed, a code no HTTP status
+    has. They end `failed` (a later run tries again). `location` is a 3xx answer's Location
+    made absolute ("" when it has none; None: not known): a redirect without one, or to a
+    scheme that is not fetched (file:, gopher: ..., then `refused`), says so.
+    """
     if 200 <= code < 300:
         return None, None
     if code in GONE_HTTP:
         return Status.GONE, f"HTTP {code}"
     if code in BLOCKED_HTTP:
         return Status.BLOCKED, f"HTTP {code}"
-    return Status.FAILED, f"HTTP {code}"
+    if 400 <= code < 600:
+        return Status.FAILED, f"HTTP {code}"
+    if 100 <= code < 200:
+        return Status.FAILED, f"HTTP {code}: an interim answer came as the final one"
+    if 300 <= code < 400:
+        return (
+            _redirect(code, location)
+            if location is not None
+            else (
+                Status.FAILED,
+                f"HTTP {code}",
+            )
+        )
+    return Status.FAILED, f"HTTP {code}: not an HTTP status code (100-599)"
+
+
+def _redirect(code: int, location: str) -> Verdict:
+    """Why a 3xx answer was not followed."""
+    if code not in REDIRECT_HTTP:
+        return Status.FAILED, f"HTTP {code}: a redirect status that is not followed"
+    if not location.strip():
+        return Status.FAILED, f"HTTP {code}: a redirect without a Location"
+    scheme = urlsplit_scheme(location)
+    if scheme and scheme not in _FETCHABLE:
+        return Status.REFUSED, (
+            f"HTTP {code}: refused redirect to unsupported scheme {scheme!r} ({location[:200]})"
+        )
+    return Status.FAILED, f"HTTP {code}: a redirect that was not followed ({location[:200]})"
+
+
+def urlsplit_scheme(url: str) -> str:
+    """The lowercased scheme of a URL, "" when it has none (a relative reference)."""
+    head, sep, _ = url.strip().partition(":")
+    if not sep or not head or not head[0].isalpha():
+        return ""
+    if not all(c.isalnum() or c in "+-." for c in head):
+        return ""
+    return head.lower()
 
 
 def describe_response(response: Response) -> Verdict:
     """Status and reason for a response; (None, None) when the page is to be read."""
     meta = response.meta if response.request is not None else {}
-    status, reason = meta.get("sources_outcome") or status_for_http(response.status)
+    status, reason = meta.get("sources_outcome") or status_for_http(
+        response.status, _location(response)
+    )
     return status, None if reason is None else reason + _tries(meta)
+
+
+def _location(response: Response) -> str | None:
+    """Where a response's Location header points, made absolute (None when it has none)."""
+    location = response.headers.get(b"Location")
+    if location is None:
+        return "" if 300 <= response.status < 400 else None
+    text = location.decode("latin-1")
+    try:
+        return urljoin(response.url, text) if text.strip() else text
+    except ValueError:
+        return text
 
 
 def describe_failure(failure: Failure) -> tuple[Status, str]:
@@ -84,6 +149,19 @@ def describe_exception(exc: BaseException, meta: dict[str, Any]) -> tuple[Status
     """Status and reason for a download that raised `exc`; `meta` is its request's meta."""
     status, reason = _describe(exc, meta)
     return status, reason + _tries(meta)
+
+
+def release(failure: Failure) -> None:
+    """Drop the frames a failure's exceptions hold (a decompression bomb's 64 MB buffer among
+    them), so that they are freed now rather than by a later garbage collection."""
+    seen: set[int] = set()
+    exc: BaseException | None = failure.value if isinstance(failure.value, BaseException) else None
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
+    failure.cleanFailure()  # type: ignore[no-untyped-call]
+    failure.tb = None
 
 
 def settle(item: FetchOutcome) -> tuple[Status, str | None]:
@@ -153,6 +231,11 @@ def _connection_end(exc: BaseException) -> str:
         chain.append(link)
         link = link.__cause__ or link.__context__
     inner = chain + [getattr(r, "value", r) for e in chain for r in getattr(e, "reasons", ()) or ()]
+    malformed = next((e for e in inner if isinstance(e, ParseError)), None)
+    if malformed is not None:  # a status line or header no HTTP parser takes
+        why, data = [*malformed.args, "", b""][:2]
+        shown = data.decode("latin-1") if isinstance(data, bytes) else str(data)
+        return f"malformed response: {why} ({shown[:200]!r})"
     if any(isinstance(e, net.ConnectionDone) for e in inner):
         how = "closed by the server"
     elif any(isinstance(e, net.ConnectionLost) for e in inner):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crawler import __version__
+from crawler.urls import MAX_URL_LENGTH
 
 BOT_NAME = "sources"
 SPIDER_MODULES = ["spiders"]
@@ -27,11 +28,29 @@ BLOCKED_BACKOFF = 3600
 # When a site answers with a verification page, a rate limit or 429/503, every further
 # request to it in this run waits at least this long (doubling on each new block).
 BLOCKED_SITE_DELAY = 10.0
-# Images of articles from these sites are stored as originals beside the article (WeChat's
-# images are hotlink-protected: a link to them is no archive). "*" for every site, "" for none.
-ARTICLE_IMAGES_DOMAINS = ["mp.weixin.qq.com"]
-# At most this many images are stored per article.
+# Requisites (pipelines.requisites): what an archived article's page needs to be seen as its
+# reader saw it, fetched with the article's page as Referer and stored beside it (WARC records
+# named in the article's `attachments`). The images of the body of articles from these sites:
+# "*" for every site, "" for none (WeChat's images refuse hotlinks: a link to them is no archive).
+ARTICLE_IMAGES_DOMAINS = ["*"]
+# At most this many images are stored per article (the rest is counted in attachments_omitted).
 ARTICLE_IMAGES_MAX = 60
+# Also the stylesheets the page links and what they load (@import one level deep, fonts and
+# images of url()). A stylesheet or font shared by a site's pages is stored once.
+REQUISITES_STYLES = True
+# At most this many requisites per page in all (images, stylesheets, fonts).
+REQUISITES_MAX = 100
+# A page's requisites take at most this many bytes in all (reserved before each download).
+REQUISITES_MAX_BYTES = 64 * 1024 * 1024
+# One requisite larger than this (once decompressed) is not stored: `skipped`, "too large".
+REQUISITE_MAXSIZE = 16 * 1024 * 1024
+# Requisites of one page downloaded at once (the site's politeness applies as to pages).
+REQUISITES_CONCURRENCY = 4
+# A raster image whose header declares more pixels than this is a decompression bomb: skipped.
+REQUISITES_MAX_PIXELS = 100_000_000
+# A requisite URL stored this many seconds ago or less is referenced by later pages without a
+# fetch; older, it is fetched again (the same bytes then become a `revisit` record).
+REQUISITES_REFETCH_AFTER = 30 * 86400
 # Also fetch and store the document form of articles whose site has one (an arXiv paper's PDF;
 # the abs page is always archived). See crawler.urls.documents.
 ARTICLE_DOCUMENTS = False
@@ -41,8 +60,19 @@ EXTRACT_AS: dict[str, str] = {}
 # Processes that run text extraction beside the crawl: "auto" is one per core beyond the first
 # (the crawl process keeps that one busy); 0 extracts on the crawl's own thread.
 EXTRACT_WORKERS: int | str = "auto"
-# Seconds one page may take to extract before it is recorded failed and its worker restarted.
+# Seconds one page may take to extract before it is recorded failed and its worker restarted;
+# counted from when its worker starts reading it, not while it waits behind other pages.
 EXTRACT_TIMEOUT = 120
+# Address space (MB) each extraction worker may use (RLIMIT_AS); a page that needs more ends
+# `failed` ("... needs more than EXTRACT_WORKER_MEMORY") and its worker is replaced. 0: none.
+EXTRACT_WORKER_MEMORY = 256
+# A worker holding more than this (MB of RSS) after a page is replaced before the next one;
+# and after this many pages (0: never). Keeps the crawl's process tree within its ceiling.
+EXTRACT_WORKER_RECYCLE_MB = 160
+EXTRACT_WORKER_MAX_PAGES = 2000
+# Bytes of a body the extractors read at most (the WARC keeps every byte as served); pages are
+# cut there before they are sent to a worker. Not below crawler.extractors.decode.MAX_HTML_BYTES.
+EXTRACT_MAX_BYTES = 10_000_000
 # Networks or host names that may be fetched although private or loopback (CIDR or names).
 ALLOWED_PRIVATE_NETWORKS: list[str] = []
 # Where site owners can learn about this crawler; it is part of the User-Agent.
@@ -93,6 +123,24 @@ DISTRIBUTED_RUN = ""
 REDIS_KEYS_TTL = 3 * 24 * 3600
 ADDONS = {"crawler.extensions.distributed.DistributedAddon": 0}
 
+# --- re-checks: is an archived page still there? (README, *Link rot*) -------------------------
+# A normal crawl re-checks up to this many archived links whose next check is due, after its
+# new links (0: none). `-a recheck=due` runs re-checks only, up to RECHECK_BUDGET of them;
+# `-a recheck=off` none.
+RECHECK_PER_RUN = 100
+RECHECK_BUDGET = 1000
+# At most this share of a run's re-checks go to one site (at least one), so that one site's
+# backlog neither fills the run nor keeps its politeness delays busy all night.
+RECHECK_SITE_SHARE = 0.5
+# How often a link is checked again, by its age (time since it was first cited): "EVERY until
+# AGE, ..., EVERY" (units s, m, h, d, w). Daily in the first week, weekly to three months,
+# monthly after.
+RECHECK_SCHEDULE = "1d until 7d, 7d until 90d, 30d"
+# A 404/410 (which a site's hiccup can answer too) marks a page gone only when a second check
+# at least this many seconds later sees it absent again; a site's own "deleted" page (WeChat's
+# 该内容已被发布者删除) is enough once.
+RECHECK_CONFIRM_AFTER = 6 * 3600
+
 # --- politeness ---------------------------------------------------------------------------
 USER_AGENT = f"sources/{__version__} (+{CONTACT_URL})"
 ROBOTSTXT_OBEY = True
@@ -113,6 +161,8 @@ DOWNLOAD_SLOTS = {
     "mp.weixin.qq.com": {"concurrency": 1, "delay": 2.0},
     "arxiv.org": {"concurrency": 1, "delay": 3.0, "jitter": 0},
     "export.arxiv.org": {"concurrency": 1, "delay": 3.0, "jitter": 0},
+    # WeChat's image CDN: many small requisites, served by a CDN, not the article site
+    "mmbiz.qpic.cn": {"concurrency": 4, "delay": 0.25},
 }
 DEFAULT_REQUEST_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
@@ -126,8 +176,15 @@ DOWNLOAD_TIMEOUT = 30
 # large: ...". Articles are < 5 MB, arXiv PDFs < 50 MB.
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+# A compressed response waits before it is decompressed while the responses being processed
+# hold more than this many bytes (crawler.middlewares.sizes.DecompressionGate): gzip bombs
+# under DOWNLOAD_MAXSIZE are inflated one after another, not all at once. 0: no waiting.
+DECOMPRESS_WAIT_BYTES = 16 * 1024 * 1024
 # A body shorter than its Content-Length is a failure ("truncated body"), never stored as whole.
 DOWNLOAD_FAIL_ON_DATALOSS = True
+# The one URL length limit (Scrapy's UrlLengthMiddleware drops longer requests): a cited link
+# longer than this is recorded `invalid` with why, never sent to be dropped.
+URLLENGTH_LIMIT = MAX_URL_LENGTH
 # Redirects followed per link; a longer chain ends `failed` "too many redirects", a URL about to
 # be requested a third time "redirect loop" (crawler.middlewares.redirects).
 REDIRECT_MAX_TIMES = 10
@@ -162,6 +219,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.retry.BackoffRetryMiddleware": 550,  # Retry-After, backoff, bounded
     "crawler.middlewares.sizes.SizesMiddleware": 555,  # names bodies cut for DOWNLOAD_MAXSIZE
+    # compressed responses wait here, before Scrapy's HttpCompressionMiddleware (590) inflates
+    # them, while the responses in processing are large
+    "crawler.middlewares.sizes.DecompressionGate": 595,
     # 580-699: Scrapy's redirect middlewares, ending loops and long chains with a reason
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.redirects.MetaRefreshGuardMiddleware": 580,
@@ -196,13 +256,16 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     # 200-299: clean what was read
     "pipelines.normalize.NormalizePipeline": 200,
+    # 250-299: re-checks of archived links: what each observed, recorded as an observation
+    # (they end here: what follows is for first fetches)
+    "pipelines.recheck.RecheckPipeline": 250,
     # 300-399: decide what is new
     "pipelines.dedupe.DedupePipeline": 300,
     # 400-499: decide what each fetch ends as
     "pipelines.settle.SettlePipeline": 400,
-    # 900-999: write the archive, then fetch what belongs to its articles
+    # 900-999: write the archive, then fetch what its articles' pages need (requisites)
     "pipelines.store.StorePipeline": 900,
-    "pipelines.attachments.AttachmentsPipeline": 950,
+    "pipelines.requisites.RequisitesPipeline": 950,
 }
 
 LOG_LEVEL = "INFO"

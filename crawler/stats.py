@@ -30,12 +30,38 @@ LINKS_NEW = "sources/links/new"
 LINKS_SCHEDULED = "sources/links/scheduled"
 LINKS_RESUMED = "sources/links/resumed"
 LINKS_DUPLICATE_IN_RUN = "sources/links/duplicate_in_run"
+#: Links of earlier runs longer than URLLENGTH_LIMIT (lowered since), recorded skipped.
+LINKS_TOO_LONG = "sources/links/too_long"
 #: Why a cited link was not fetched: its status, or `ALIAS` (another link names the page).
 ALIAS = "alias"
+
+#: Re-checks of archived links: due when the run began, requested (within the budget), sent
+#: with validators, answered 304, left for a later run by RECHECK_SITE_SHARE, and those whose
+#: answer counts in the error rate (failed: network and server errors); by outcome `recheck`.
+RECHECKS_DUE = "sources/rechecks/due"
+RECHECKS_SCHEDULED = "sources/rechecks/scheduled"
+RECHECKS_CONDITIONAL = "sources/rechecks/conditional"
+RECHECKS_NOT_MODIFIED = "sources/rechecks/not_modified"
+RECHECKS_OVER_SITE_SHARE = "sources/rechecks/over_site_share"
+RECHECKS_NOT_CITED = "sources/rechecks/not_cited"  # due, but nothing cites it: put off
+RECHECKS_FAILED = "sources/rechecks/failed"
 
 DROPPED_ALREADY_ARCHIVED = "sources/dropped/already_archived"
 NORMALIZE_UNPARSED_DATE = "sources/normalize/unparsed_date"
 ATTACHMENTS_SCHEDULED = "sources/attachments/scheduled"
+#: Requisites beyond a page's limits, not fetched (ARTICLE_IMAGES_MAX, REQUISITES_MAX).
+ATTACHMENTS_OMITTED = "sources/attachments/omitted"
+#: Requisites a killed crawl left pending, fetched by this run.
+ATTACHMENTS_RESUMED = "sources/attachments/resumed"
+
+#: Compressed responses held back before decompression (`DecompressionGate`).
+DECOMPRESS_WAITS = "sources/decompress/waited"
+#: Extraction workers replaced between pages (memory held, pages read, out of memory).
+EXTRACT_RECYCLED = "sources/extract/recycled"
+#: Damaged records (cut short, not JSON, wrong shape) the archive met, named in the report.
+ARCHIVE_DAMAGED = "sources/archive/damaged_records"
+#: Items whose storing raised an unexpected exception; their links are recorded failed.
+STORE_ERRORS = "sources/archive/store_errors"
 
 ARCHIVE_WRITE_ERRORS = "sources/archive/write_errors"
 ARCHIVE_FIRST_WRITE_ERROR = "sources/archive/first_write_error"
@@ -90,6 +116,12 @@ def not_fetched(why: str) -> str:
     return f"sources/links/skipped/{why}"
 
 
+def recheck(name: str) -> str:
+    """Re-checks that observed this outcome (unchanged, changed, gone, unreachable), or the
+    re-check count `name` of the RECHECKS_* keys above (due, scheduled, ...)."""
+    return f"sources/rechecks/{name}"
+
+
 def outcome(status: str) -> str:
     """Fetches that ended with this status."""
     return f"sources/links/{status}"
@@ -113,6 +145,16 @@ def extracted(extractor: str) -> str:
 def attachment(status: str) -> str:
     """Attachments (images, PDFs) that ended with this status."""
     return f"sources/attachments/{status}"
+
+
+def attachment_dedupe(how: str) -> str:
+    """Requisites stored once and shared: by URL (not fetched) or by payload (a revisit)."""
+    return f"sources/attachments/dedupe/{how}"
+
+
+def attachment_kind(kind: str) -> str:
+    """Requisites planned, by kind (image, stylesheet, font, style-image, document)."""
+    return f"sources/attachments/kind/{kind}"
 
 
 def refused(kind: str) -> str:

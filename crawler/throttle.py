@@ -10,6 +10,8 @@ download slots, the settle stage to a blocked link's next attempt.
   site's delay for the rest of the run, at least `floor`, at most `ceiling`: `doubled`.
 * A blocked link is tried again by a later run after `backoff * 2**(attempts - 1)` seconds, or
   after the site's own Retry-After when that is longer: `retry_at`.
+* An archived link is checked again on a schedule that thins out with the link's age (time
+  since it was first cited): `next_check` (RECHECK_SCHEDULE).
 """
 
 from __future__ import annotations
@@ -61,3 +63,25 @@ def retry_at(now: float, attempts: int, backoff: float, retry_after: float | Non
     """When a blocked link may be tried again: the back-off doubled per attempt, or longer."""
     at = now + backoff * float(2 ** max(0, attempts - 1))
     return max(at, now + retry_after) if retry_after is not None else at
+
+
+#: A re-check schedule: (age limit in seconds or None for "any age", interval in seconds), in
+#: order of growing age; the last limit is None (RECHECK_SCHEDULE, parsed by crawler.config).
+Schedule = tuple[tuple[float | None, float], ...]
+
+DAY = 86400.0
+#: Daily in a link's first week, weekly to three months, monthly after.
+DEFAULT_SCHEDULE: Schedule = ((7 * DAY, DAY), (90 * DAY, 7 * DAY), (None, 30 * DAY))
+
+
+def check_interval(age: float, schedule: Schedule) -> float:
+    """Seconds between re-checks of a link `age` seconds after it was first cited."""
+    for limit, every in schedule:
+        if limit is None or age < limit:
+            return every
+    return schedule[-1][1] if schedule else DAY
+
+
+def next_check(cited_at: float, now: float, schedule: Schedule) -> float:
+    """When a link first cited at `cited_at` and checked `now` is checked next."""
+    return now + check_interval(max(0.0, now - cited_at), schedule)

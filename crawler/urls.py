@@ -3,8 +3,9 @@
 Pure functions, no Scrapy. `canonicalize` maps the many spellings a digest uses for the same
 article to one URL; `url_id` names it. Rules, in order:
 
-* Only absolute ``http``/``https`` URLs of at most `MAX_URL_LENGTH` characters; anything else
-  raises `InvalidURL` saying what is wrong.
+* Only absolute ``http``/``https`` URLs of at most `MAX_URL_LENGTH` characters, as written and
+  once escaped; anything else raises `InvalidURL` saying what is wrong. `MAX_URL_LENGTH` is
+  also Scrapy's URLLENGTH_LIMIT (crawler/settings.py): no URL accepted here is dropped there.
 * Tabs and newlines anywhere and surrounding whitespace are removed (as browsers do).
 * Scheme and host are lower-cased, unicode hosts IDNA-encoded (punycode), one trailing dot of
   the host dropped, IPv6 literals compressed, default ports dropped.
@@ -120,7 +121,12 @@ def canonicalize(url: str) -> str:
 
     netloc = host if port is None else f"{host}:{port}"
     query = "&".join(params)
-    return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+    canonical = f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+    if len(canonical) > MAX_URL_LENGTH:  # escaping makes a URL longer (9 characters a 汉字)
+        raise InvalidURL(
+            f"URL longer than {MAX_URL_LENGTH} characters once escaped ({len(canonical)})"
+        )
+    return canonical
 
 
 def _split_netloc(netloc: str) -> tuple[str, int | None]:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from scrapy.crawler import Crawler
 
+from crawler import stats
 from crawler.extractpool import ExtractionPool, default_size
 from crawler.items import FetchOutcome
 
@@ -27,6 +28,8 @@ class ExtractPipeline:
         self.workers = workers
         self.timeout = timeout
         self.extract_as = crawler.settings.getdict("EXTRACT_AS")
+        # one byte more than the extractors read, so that they can tell the page was cut
+        self.max_bytes = crawler.settings.getint("EXTRACT_MAX_BYTES") + 1
         self.pool: ExtractionPool | None = None
 
     @classmethod
@@ -46,11 +49,20 @@ class ExtractPipeline:
 
     def open_spider(self) -> None:
         if self.workers > 0:
-            self.pool = ExtractionPool(self.workers, self.timeout)
+            settings = self.crawler.settings
+            self.pool = ExtractionPool(
+                self.workers,
+                self.timeout,
+                memory_mb=settings.getint("EXTRACT_WORKER_MEMORY"),
+                recycle_mb=settings.getint("EXTRACT_WORKER_RECYCLE_MB"),
+                max_pages=settings.getint("EXTRACT_WORKER_MAX_PAGES"),
+            )
             logger.info("extraction: %d worker process(es)", self.workers)
 
     async def close_spider(self) -> None:
         if self.pool is not None:
+            if self.pool.recycled:
+                self.crawler.stats.set_value(stats.EXTRACT_RECYCLED, self.pool.recycled)
             await self.pool.close()
 
     def _as_site(self, url: str) -> str:
@@ -63,11 +75,12 @@ class ExtractPipeline:
         if not isinstance(item, FetchOutcome) or item.status is not None:
             return item
         url = self._as_site(item.final_url or item.canonical_url)
+        body = item.body[: self.max_bytes] if self.max_bytes > 1 else item.body
         if self.pool is not None:
-            item.extracted = await self.pool.extract(url, item.body, item.content_type)
+            item.extracted = await self.pool.extract(url, body, item.content_type)
         else:
             from crawler.extractors import extract  # only here: workers load it otherwise
 
-            item.extracted = extract(url, item.body, item.content_type)
+            item.extracted = extract(url, body, item.content_type)
         self.crawler.stats.inc_value(f"sources/extracted/{item.extracted.extractor}")
         return item

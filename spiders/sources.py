@@ -1,8 +1,10 @@
-"""The `sources` spider: reads digests, fetches every link they cite that is not archived yet.
+"""The `sources` spider: reads digests, fetches every link they cite that is not archived yet,
+then re-checks archived links whose next check is due.
 
 Routing only: digests go to the parser (`crawler.digests`), the archive says which links are
-due (`Archive.link_due`), answers become `FetchOutcome` items (`crawler.outcomes`), and the
-item pipelines read, settle and store them.
+due (`Archive.link_due`) and which are due for a re-check (`Archive.due_rechecks`), answers
+become `FetchOutcome` items (`crawler.outcomes`), and the item pipelines read, settle and
+store them (re-checks: the re-check stage records what they observed).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler import config, stats
@@ -27,28 +30,44 @@ from crawler.digests import DigestError, parse_digest
 from crawler.digests import sources as inputs
 from crawler.extensions import required
 from crawler.extensions.archive import ArchiveExtension
-from crawler.items import Digest, DigestRead, FetchOutcome, Link, Role
+from crawler.items import Digest, DigestRead, FetchOutcome, Link, Role, Status
 from crawler.middlewares.warcrecorder import last_hop
-from crawler.outcomes import describe_failure, describe_response
-from crawler.urls import fetch_url
+from crawler.outcomes import (
+    REDIRECT_HTTP,
+    describe_failure,
+    describe_response,
+    release,
+)
+from crawler.urls import MAX_URL_LENGTH, fetch_url
 
 logger = logging.getLogger(__name__)
 
-#: Statuses whose responses come back to the callback rather than as HttpError.
-HTTP_ERRORS = list(range(400, 600))
+#: Statuses whose responses come back to the callback rather than as HttpError: every code
+#: but 2xx and the redirects RedirectMiddleware follows (a redirect it could not follow comes
+#: back as HttpError, and `fetch_failed` tells why).
+HTTP_ERRORS = [c for c in range(100, 1000) if not 200 <= c < 300 and c not in REDIRECT_HTTP]
+
+#: `-a recheck=`: re-checks only (`due`), or none (`off`); without it a crawl re-checks up to
+#: RECHECK_PER_RUN due links after its new ones.
+RECHECK_DUE, RECHECK_OFF = "due", "off"
+#: request.meta keys of a re-check, and of one sent with validators.
+RECHECK, CONDITIONAL = "recheck", "recheck_conditional"
+#: Re-checks wait behind every new link (and its retries) in the scheduler.
+RECHECK_PRIORITY = -10
 
 
 class SourcesSpider(scrapy.Spider):
-    """`scrapy crawl sources [-a digests=PATHS,GLOBS,URLS]`."""
+    """`scrapy crawl sources [-a digests=PATHS,GLOBS,URLS] [-a recheck=due|off]`."""
 
     name = "sources"
     sources: list[str]  # resolved digest files and URLs
     scheduled: set[int]  # link ids requested in this run, as 64-bit numbers (small in memory)
+    max_url_length: int  # URLLENGTH_LIMIT
 
     #: The spider arguments (`-a NAME=VALUE`) it takes; `_job` is the one Scrapyd adds.
-    ARGUMENTS = ("digests", "_job")
+    ARGUMENTS = ("digests", "recheck", "_job")
 
-    def __init__(self, digests: str | None = None, **kwargs: Any):
+    def __init__(self, digests: str | None = None, recheck: str | None = None, **kwargs: Any):
         unknown = sorted(set(kwargs) - set(self.ARGUMENTS))
         if unknown:
             raise ArgumentError(_unknown_arguments(unknown, self.ARGUMENTS))
@@ -56,8 +75,22 @@ class SourcesSpider(scrapy.Spider):
             raise ArgumentError(
                 "spider argument digests='': expected files, folders, globs or URLs"
             )
+        mode = None if recheck is None else recheck.strip().lower()
+        if mode not in (None, RECHECK_DUE, RECHECK_OFF):
+            raise ArgumentError(
+                f"spider argument recheck={recheck!r}: expected due (re-checks only) or off "
+                "(no re-checks)"
+            )
+        if mode == RECHECK_DUE and digests is not None:
+            raise ArgumentError(
+                "spider argument recheck=due runs re-checks only and reads no digests: leave "
+                "out -a digests=... (or run the digests first, without recheck)"
+            )
         super().__init__(**kwargs)
         self.digests_arg = digests
+        self.recheck = mode
+        self.recheck_limit = 0  # re-checks this run may make (set from the settings)
+        self.recheck_site_share = 1.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -65,10 +98,18 @@ class SourcesSpider(scrapy.Spider):
         anything is opened, and a digests argument that names nothing fails the crawl."""
         if args:
             raise ArgumentError(f"positional spider arguments {args!r}: use -a NAME=VALUE")
-        config.load(crawler.settings)
+        checked = config.load(crawler.settings)
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.sources = inputs.resolve(spider.digests_arg or crawler.settings.get("DIGESTS"))
+        if spider.recheck == RECHECK_DUE:
+            spider.sources = []
+            spider.recheck_limit = checked.recheck_budget
+        else:
+            spider.sources = inputs.resolve(spider.digests_arg or crawler.settings.get("DIGESTS"))
+            spider.recheck_limit = 0 if spider.recheck == RECHECK_OFF else checked.recheck_per_run
+        spider.recheck_site_share = checked.recheck_site_share
         spider.scheduled = set()
+        # the one URL length limit: longer links are invalid, never left to Scrapy to drop
+        spider.max_url_length = crawler.settings.getint("URLLENGTH_LIMIT") or MAX_URL_LENGTH
         return spider
 
     @property
@@ -81,6 +122,14 @@ class SourcesSpider(scrapy.Spider):
         self.crawler.stats.inc_value(key, count)
 
     async def start(self) -> AsyncIterator[Any]:
+        """New links first (`_new_links`), then due re-checks within the run's budget."""
+        if self.recheck != RECHECK_DUE:
+            async for item in self._new_links():
+                yield item
+        async for request in self._rechecks():
+            yield request
+
+    async def _new_links(self) -> AsyncIterator[Any]:
         """Digests first (files read here, URLs fetched), then links due from earlier runs."""
         archive = self.archive
         logger.info("reading %d digest source(s) into %s", len(self.sources), archive.root)
@@ -111,6 +160,9 @@ class SourcesSpider(scrapy.Spider):
         # Links cited earlier that still need work: resumed after a crash, or retried.
         resumed = 0
         for link_id, url in archive.due_links():
+            if len(url) > self.max_url_length:  # the limit was lowered since it was cited
+                yield self._too_long(link_id, url)
+                continue
             request = self.fetch(link_id, url)
             if request is not None:
                 resumed += 1
@@ -119,6 +171,41 @@ class SourcesSpider(scrapy.Spider):
         if resumed:
             assert self.crawler.stats is not None
             self.crawler.stats.set_value(stats.LINKS_RESUMED, resumed)
+
+    async def _rechecks(self) -> AsyncIterator[scrapy.Request]:
+        """Archived links due for a re-check, most overdue first: at most `recheck_limit`
+        (RECHECK_PER_RUN, or RECHECK_BUDGET with -a recheck=due), at most RECHECK_SITE_SHARE of
+        them per site; they enter the scheduler after every new link, behind them."""
+        if self.recheck_limit <= 0:
+            return
+        archive = self.archive
+        assert self.crawler.stats is not None
+        due = archive.rechecks_due()
+        self.crawler.stats.set_value(stats.RECHECKS_DUE, due)
+        if not due:
+            return
+
+        def passed_over(link_id: str, why: str) -> None:
+            self._inc(stats.recheck(why))  # over_site_share, not_cited
+
+        requested = 0
+        for link_id, url, validators in archive.due_rechecks(
+            self.recheck_limit, self.recheck_site_share, passed_over=passed_over
+        ):
+            request = self.recheck_request(link_id, url, validators)
+            if request is not None:
+                requested += 1
+                await self._room_for_more()
+                yield request
+        over = self.crawler.stats.get_value(stats.RECHECKS_OVER_SITE_SHARE) or 0
+        logger.info(
+            "re-checks: %d of %d due link(s) requested (RECHECK_%s %d%s)",
+            requested,
+            due,
+            "BUDGET" if self.recheck == RECHECK_DUE else "PER_RUN",
+            self.recheck_limit,
+            f"; {over} left for later runs by RECHECK_SITE_SHARE" if over else "",
+        )
 
     async def _room_for_more(self) -> None:
         """Wait while downloads are saturated and the scheduler still holds requests.
@@ -137,9 +224,15 @@ class SourcesSpider(scrapy.Spider):
         yield from self.read_digest(response.body, response.meta["digest_source"])
 
     def digest_failed(self, failure: Failure) -> None:
-        """A digest URL that could not be fetched."""
+        """A digest URL that could not be fetched (or answered with an error status)."""
         request = failure.request  # type: ignore[attr-defined]
-        self._digest_error(request.meta["digest_source"], describe_failure(failure)[1])
+        if isinstance(failure.value, HttpError):
+            response = failure.value.response
+            why = describe_response(response)[1] or f"HTTP {response.status}"
+        else:
+            why = describe_failure(failure)[1]
+        release(failure)
+        self._digest_error(request.meta["digest_source"], why)
 
     def _digest_error(self, source: str, why: str) -> None:
         logger.error("digest %s: %s", source, why)
@@ -168,6 +261,12 @@ class SourcesSpider(scrapy.Spider):
         self._inc(stats.ENTRIES, len(digest.entries))
         links = [link for entry in digest.entries for link in entry.links] + digest.links
         for link in links:
+            if link.canonical_url and len(link.canonical_url) > self.max_url_length:
+                link.error = (
+                    f"invalid URL: longer than URLLENGTH_LIMIT ({self.max_url_length}) "
+                    f"characters ({len(link.canonical_url)})"
+                )
+                link.canonical_url = link.link_id = None
             self._inc(stats.cited(link.role))
             if link.error:
                 self._inc(stats.LINKS_INVALID)
@@ -225,6 +324,49 @@ class SourcesSpider(scrapy.Spider):
             meta={"link_id": link_id, "canonical_url": url, "handle_httpstatus_list": HTTP_ERRORS},
         )
 
+    def recheck_request(
+        self, link_id: str, url: str, validators: dict[str, Any]
+    ) -> scrapy.Request | None:
+        """A re-check of an archived link, conditional when its stored answer gave validators
+        (a 304 costs no body); None when the link is requested in this run already."""
+        key = int(link_id[:16], 16)
+        if key in self.scheduled:
+            self._inc(stats.LINKS_DUPLICATE_IN_RUN)
+            return None
+        self.scheduled.add(key)
+        headers = {}
+        if validators.get("etag"):
+            headers["If-None-Match"] = str(validators["etag"])
+        if validators.get("last_modified"):
+            headers["If-Modified-Since"] = str(validators["last_modified"])
+        self._inc(stats.RECHECKS_SCHEDULED)
+        if headers:
+            self._inc(stats.RECHECKS_CONDITIONAL)
+        return scrapy.Request(
+            fetch_url(url),
+            callback=self.parse_page,
+            errback=self.fetch_failed,
+            headers=headers,
+            priority=RECHECK_PRIORITY,
+            meta={
+                "link_id": link_id,
+                "canonical_url": url,
+                RECHECK: True,
+                CONDITIONAL: bool(headers),
+                "handle_httpstatus_list": HTTP_ERRORS,  # 304 among them,
+            },
+        )
+
+    def _too_long(self, link_id: str, url: str) -> FetchOutcome:
+        """The outcome of a link longer than URLLENGTH_LIMIT: never fetched."""
+        self._inc(stats.LINKS_TOO_LONG)
+        return FetchOutcome(
+            link_id=link_id,
+            canonical_url=url,
+            status=Status.SKIPPED,
+            reason=f"URL longer than URLLENGTH_LIMIT ({self.max_url_length}) characters",
+        )
+
     def parse_page(self, response: Response) -> Iterator[FetchOutcome]:
         """A cited page answered: what was served, for the pipelines to read and store."""
         meta = response.meta
@@ -248,19 +390,33 @@ class SourcesSpider(scrapy.Spider):
             fetched_at=time.time(),
             ip=str(ip) if ip else None,
             redirects=list(meta.get("redirect_urls", [])),
+            recheck=bool(meta.get(RECHECK)),
+            conditional=bool(meta.get(CONDITIONAL)),
             original=last_hop(meta),
         )
 
     def fetch_failed(self, failure: Failure) -> Iterator[FetchOutcome]:
-        """A cited page did not answer (or was refused): why, for the pipelines to store."""
+        """A cited page did not answer (or was refused): why, for the pipelines to store.
+
+        A response Scrapy turned into HttpError (a redirect that could not be followed) is
+        stored as the answer it is, with its status and the reason it was not followed.
+        """
         request = failure.request  # type: ignore[attr-defined]
+        if isinstance(failure.value, HttpError):
+            response = failure.value.response
+            release(failure)
+            yield from self.parse_page(response)
+            return
         status, reason = describe_failure(failure)
+        release(failure)
         yield FetchOutcome(
             link_id=request.meta["link_id"],
             canonical_url=request.meta["canonical_url"],
             status=status,
             reason=reason,
             redirects=list(request.meta.get("redirect_urls", [])),
+            recheck=bool(request.meta.get(RECHECK)),
+            conditional=bool(request.meta.get(CONDITIONAL)),
             original=last_hop(request.meta),
         )
 
@@ -272,4 +428,7 @@ def _unknown_arguments(unknown: list[str], known: tuple[str, ...]) -> str:
     names = ", ".join(f"-a {name}=..." for name in unknown)
     close = difflib.get_close_matches(unknown[0], known, n=1)
     hint = f" (did you mean -a {close[0]}=?)" if close else ""
-    return f"unknown spider argument {names}{hint}; the sources spider takes: -a digests=..."
+    return (
+        f"unknown spider argument {names}{hint}; the sources spider takes: -a digests=..., "
+        "-a recheck=due|off"
+    )

@@ -19,7 +19,6 @@ pytestmark = pytest.mark.skipif(
 
 def test_check_on_real_pages_agrees_with_the_hand_read_truth(tmp_path: Path) -> None:
     from bench.check_quality import build
-
     from crawler.archive import check
 
     truth = json.loads((REPO / "bench" / "check_cases" / "truth.json").read_text("utf-8"))

@@ -145,3 +145,40 @@ def test_log_levels_are_taken_as_scrapy_takes_them(value: Any, parsed: str) -> N
 def test_a_log_level_number_that_is_no_level_is_refused() -> None:
     with pytest.raises(SettingError, match=r"^setting LOG_LEVEL=25: expected one of CRITICAL"):
         config.load(settings(LOG_LEVEL=25))
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        (
+            "1d until 7d, 7d until 90d, 30d",
+            ((7 * 86400.0, 86400.0), (90 * 86400.0, 604800.0), (None, 30 * 86400.0)),
+        ),
+        ("0s", ((None, 0.0),)),
+        ("12h until 2w, 1.5d", ((14 * 86400.0, 43200.0), (None, 1.5 * 86400.0))),
+        (["1h until 1d", "1d"], ((86400.0, 3600.0), (None, 86400.0))),
+    ],
+)
+def test_the_recheck_schedule_is_read_by_age(value: Any, parsed: Any) -> None:
+    assert config.load(settings(RECHECK_SCHEDULE=value)).recheck_schedule == parsed
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RECHECK_SCHEDULE", "1d until 7d"),  # no interval for the ages after
+        ("RECHECK_SCHEDULE", "1d, 7d"),  # an open interval before the last
+        ("RECHECK_SCHEDULE", "1d until 90d, 7d until 7d, 30d"),  # ages not growing
+        ("RECHECK_SCHEDULE", "daily"),
+        ("RECHECK_SCHEDULE", ""),
+        ("RECHECK_SITE_SHARE", "0"),
+        ("RECHECK_PER_RUN", "-1"),
+        ("RECHECK_BUDGET", "lots"),
+        ("RECHECK_CONFIRM_AFTER", "-5"),
+    ],
+)
+def test_a_bad_recheck_setting_is_one_line(name: str, value: str) -> None:
+    with pytest.raises(SettingError) as raised:
+        config.load(settings(**{name: value}))
+    assert str(raised.value).startswith(f"setting {name}={value!r}: expected ")
+    assert "\n" not in str(raised.value)

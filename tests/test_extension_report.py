@@ -596,6 +596,54 @@ def test_a_notification_that_fails_is_logged_and_counted(tmp_path: Path, caplog:
         close_archive(crawler)
 
 
+# --- re-checks ------------------------------------------------------------------------------
+
+
+def test_the_report_counts_rechecks_and_they_count_in_the_error_rate(
+    crawler: Crawler, ext: RunReport, caplog: Any
+) -> None:
+    from crawler.items import Observation, Observed
+
+    count(
+        crawler,
+        **{
+            stats.RECHECKS_DUE: 12,
+            stats.RECHECKS_SCHEDULED: 10,
+            stats.RECHECKS_NOT_MODIFIED: 2,
+            stats.recheck(Observed.UNCHANGED): 1,
+            stats.recheck(Observed.UNREACHABLE): 9,
+            stats.RECHECKS_FAILED: 9,
+        },
+    )
+    for _ in range(9):  # the network is down: the names do not resolve
+        ext.item_scraped(
+            Observation(
+                "x",
+                "https://a.example/",
+                Observed.UNREACHABLE,
+                0.0,
+                reason="DNS lookup failed: a.example",
+            )
+        )
+    with caplog.at_level(logging.INFO, logger="crawler.extensions.report"):
+        verdict = close(crawler, ext)
+    found = report_file(crawler, ext)["rechecks"]
+    assert found["due"] == 12 and found["scheduled"] == 10 and found["not_modified"] == 2
+    assert found["unchanged"] == 1 and found["unreachable"] == 9 and found["changed"] == 0
+    assert verdict["exit_code"] == ExitCode.NETWORK_UNREACHABLE
+    assert "9 of 10 fetches failed" in verdict["failures"][0]
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("re-checks: 10 of 12 due: 1 unchanged (2 not modified)") for m in lines)
+
+
+def test_a_run_without_rechecks_reports_zeros(crawler: Crawler, ext: RunReport) -> None:
+    outcomes(crawler, archived=2)
+    assert close(crawler, ext)["exit_code"] == ExitCode.OK
+    found = report_file(crawler, ext)["rechecks"]
+    assert set(found.values()) == {0}
+    assert set(found) >= {"due", "scheduled", "unchanged", "changed", "gone", "unreachable"}
+
+
 def test_the_report_counts_digest_links_and_entry_rules(crawler: Crawler, ext: RunReport) -> None:
     """Links of the digest itself, the rule each digest was read by, and its summary."""
     summary = {"source": "d.md", "format": "generic", "structure": "items: ...", "entries": 2}

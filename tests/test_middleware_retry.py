@@ -372,3 +372,12 @@ def test_a_network_retry_waits_its_backoff(tmp_path: Path, engine: StandInEngine
         assert engine.slots[SLOT].delay == 0.01  # a timeout does not back the site off
     finally:
         close_archive(crawler)
+
+
+def test_a_304_to_a_recheck_is_an_answer_not_a_failure_to_retry(
+    crawler: Crawler, mw: BackoffRetryMiddleware
+) -> None:
+    request = Request(URL, meta={"recheck": True, "download_slot": SLOT})
+    response = Response(URL, status=304, request=request)
+    assert asyncio.run(mw.process_response(request, response)) is response
+    assert retry_stats(crawler) == {}

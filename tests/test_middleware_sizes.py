@@ -147,3 +147,123 @@ def test_without_a_limit_nothing_is_too_large(tmp_path: Path) -> None:
         assert TOO_LARGE not in request.meta
     finally:
         close_archive(crawler)
+
+
+# --- DecompressionGate: compressed bodies wait their turn before they are inflated ----------
+
+
+def _gate(crawler: Crawler, held: int) -> Any:
+    from types import SimpleNamespace
+
+    from crawler.middlewares.sizes import DecompressionGate
+    from tests.conftest import StandInEngine
+
+    engine = StandInEngine()
+    engine.scraper = SimpleNamespace(slot=SimpleNamespace(active_size=held))  # type: ignore[attr-defined]
+    crawler.engine = engine
+    return DecompressionGate.from_crawler(crawler)
+
+
+def _response(request: Request, encoded: bool = True) -> Any:
+    from scrapy.http import Response
+
+    headers = {"Content-Encoding": "gzip"} if encoded else {}
+    return Response(URL, body=b"x", headers=headers, request=request)
+
+
+def test_the_gate_lets_a_compressed_body_through_while_little_is_held(crawler: Crawler) -> None:
+    import asyncio
+
+    gate = _gate(crawler, held=1000)
+    request = Request(URL)
+    response = _response(request)
+    assert asyncio.run(gate.process_response(request, response)) is response
+    assert crawler.stats.get_value(stats.DECOMPRESS_WAITS) is None
+
+
+def test_the_gate_holds_a_compressed_body_while_much_is_held(crawler: Crawler) -> None:
+    import asyncio
+
+    gate = _gate(crawler, held=64 * 1024 * 1024)
+    slot = crawler.engine.scraper.slot
+    request = Request(URL)
+
+    async def run() -> tuple[bool, Any]:
+        waiting = asyncio.ensure_future(gate.process_response(request, _response(request)))
+        await asyncio.sleep(0.3)
+        held_back = not waiting.done()
+        slot.active_size = 0  # the big response has been processed
+        return held_back, await asyncio.wait_for(waiting, 5)
+
+    held_back, response = asyncio.run(run())
+    assert held_back and response.request is request
+    assert crawler.stats.get_value(stats.DECOMPRESS_WAITS) == 1
+
+
+def test_the_gate_lets_one_inflate_at_a_time(crawler: Crawler) -> None:
+    import asyncio
+
+    from scrapy import signals as scrapy_signals
+
+    gate = _gate(crawler, held=0)
+    first, second = Request(URL), Request(URL + "?2")
+
+    async def run() -> tuple[bool, bool]:
+        await gate.process_response(first, _response(first))
+        waiting = asyncio.ensure_future(gate.process_response(second, _response(second)))
+        await asyncio.sleep(0.1)
+        held_back = not waiting.done()  # the first is still being inflated
+        crawler.signals.send_catch_log(
+            scrapy_signals.response_received, response=_response(first), request=first
+        )
+        await asyncio.wait_for(waiting, 5)
+        return held_back, waiting.done()
+
+    assert asyncio.run(run()) == (True, True)
+
+
+def test_an_uncompressed_body_never_waits(crawler: Crawler) -> None:
+    import asyncio
+
+    gate = _gate(crawler, held=10**12)
+    request = Request(URL)
+    response = _response(request, encoded=False)
+    assert asyncio.run(gate.process_response(request, response)) is response
+
+
+def test_the_gate_is_off_at_zero(tmp_path: Path) -> None:
+    from scrapy.exceptions import NotConfigured
+
+    from crawler.middlewares.sizes import DecompressionGate
+
+    crawler = project_crawler(tmp_path, DECOMPRESS_WAIT_BYTES=0)
+    try:
+        with pytest.raises(NotConfigured):
+            DecompressionGate.from_crawler(crawler)
+    finally:
+        close_archive(crawler)
+
+
+def test_a_body_refused_while_inflated_does_not_hold_the_next_one(crawler: Crawler) -> None:
+    """A bomb refused by the decompression never reaches the scraper: once its request has
+    left the downloader, the next compressed response goes on at once."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from crawler.middlewares.sizes import DecompressionGate
+
+    bomb, next_one = Request(URL), Request(URL + "?next")
+    downloader = SimpleNamespace(active={bomb, next_one})
+    crawler.engine = SimpleNamespace(  # type: ignore[assignment]
+        scraper=SimpleNamespace(slot=SimpleNamespace(active_size=0)), downloader=downloader
+    )
+    gate = DecompressionGate.from_crawler(crawler)
+
+    async def run() -> bool:
+        await gate.process_response(bomb, _response(bomb))
+        downloader.active.discard(bomb)  # refused: IgnoreRequest, no response_received
+        waiting = asyncio.ensure_future(gate.process_response(next_one, _response(next_one)))
+        await asyncio.sleep(0.05)
+        return waiting.done()
+
+    assert asyncio.run(run())

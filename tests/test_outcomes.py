@@ -215,3 +215,79 @@ def test_settle_prefers_the_answer_over_what_was_read(
     item: FetchOutcome, expected: tuple[Status, str | None]
 ) -> None:
     assert settle(item) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "location", "expected"),
+    [
+        (101, None, (Status.FAILED, "HTTP 101: an interim answer came as the final one")),
+        (600, None, (Status.FAILED, "HTTP 600: not an HTTP status code (100-599)")),
+        (999, None, (Status.FAILED, "HTTP 999: not an HTTP status code (100-599)")),
+        (0, None, (Status.FAILED, "HTTP 0: not an HTTP status code (100-599)")),
+        (302, "", (Status.FAILED, "HTTP 302: a redirect without a Location")),
+        (
+            301,
+            "ftp://example.com/x",
+            (
+                Status.REFUSED,
+                "HTTP 301: refused redirect to unsupported scheme 'ftp' (ftp://example.com/x)",
+            ),
+        ),
+        (
+            307,
+            "https://example.com/next",
+            (
+                Status.FAILED,
+                "HTTP 307: a redirect that was not followed (https://example.com/next)",
+            ),
+        ),
+        (
+            300,
+            "https://example.com/x",
+            (Status.FAILED, "HTTP 300: a redirect status that is not followed"),
+        ),
+    ],
+)
+def test_status_for_http_tells_unusual_answers_for_what_they_are(
+    code: int, location: str | None, expected: tuple[Status, str]
+) -> None:
+    assert status_for_http(code, location) == expected
+
+
+@pytest.mark.parametrize(
+    ("location", "status", "reason"),
+    [
+        (b"file:///etc/passwd", Status.REFUSED, "unsupported scheme 'file'"),
+        (b"javascript:alert(1)", Status.REFUSED, "unsupported scheme 'javascript'"),
+        (b"data:text/html,<p>x</p>", Status.REFUSED, "unsupported scheme 'data'"),
+        (b"  ", Status.FAILED, "without a Location"),
+        (b"http://[::1", Status.FAILED, "not followed"),  # not even a URL
+    ],
+)
+def test_describe_response_reads_the_location_of_an_unfollowed_redirect(
+    location: bytes, status: Status, reason: str
+) -> None:
+    response = Response(URL, status=302, headers={"Location": location}, request=Request(URL))
+    got = describe_response(response)
+    assert got[0] == status and reason in str(got[1]), got
+
+
+def test_release_drops_the_frames_a_failure_holds() -> None:
+    from crawler.outcomes import release
+
+    def inflate() -> None:
+        buffer = bytearray(1024)  # stands for a bomb's inflated bytes
+        raise ValueError(len(buffer))
+
+    try:
+        try:
+            inflate()
+        except ValueError as exc:
+            raise IgnoreRequest("too large") from exc
+    except IgnoreRequest:
+        failure = Failure()
+    assert failure.value.__cause__.__traceback__ is not None
+    release(failure)
+    assert failure.value.__traceback__ is None
+    assert failure.value.__cause__.__traceback__ is None
+    assert failure.tb is None

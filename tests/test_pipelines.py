@@ -16,13 +16,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler import settings as project
+from crawler import stats
 from crawler.archive import atomic, layout
 from crawler.items import Digest, DigestRead, Entry, Extracted, FetchOutcome, Link, Role
 from crawler.urls import canonicalize, url_id
-from pipelines.attachments import AttachmentsPipeline
 from pipelines.dedupe import DedupePipeline
 from pipelines.extract import ExtractPipeline
 from pipelines.normalize import NormalizePipeline, clean_field, clean_text, iso_date
+from pipelines.requisites import RequisitesPipeline
 from pipelines.settle import SettlePipeline
 from pipelines.store import StorePipeline
 from tests.conftest import (
@@ -418,7 +419,7 @@ def test_store_archives_an_extracted_page_with_its_article(crawler: Crawler) -> 
     assert link["fetch"]["body_bytes"] == len(item.body)
     assert link["fetch"]["extractor"] == "generic"
     article = article_record(crawler, link["article"])
-    assert item.article_id == link["article"]  # what the attachments stage reads
+    assert item.article_id == link["article"]  # what the requisites stage reads
     assert article["links"] == [link["id"]]
     assert article["text"] == text and article["text_chars"] == len(text)
     assert (article["title"], article["author"], article["published"]) == (
@@ -568,7 +569,7 @@ def test_store_archives_a_wechat_article_with_images_without_a_running_engine(
                 extractor="weixin", text="正文", images=["https://mmbiz.qpic.cn/a/640"]
             ),
         )
-        AttachmentsPipeline.from_crawler(crawler).process_item(write(crawler, item))
+        RequisitesPipeline.from_crawler(crawler).process_item(write(crawler, item))
         assert link_record(crawler, WECHAT_SHORT)["status"] == "archived"
     finally:
         close_archive(crawler)
@@ -612,17 +613,19 @@ def test_store_counts_a_write_error_and_goes_on(
     assert stat(crawler, "sources/archive/write_errors") == 1
     assert "No space left" in stat(crawler, "sources/archive/first_write_error")
     assert archive_for(crawler).link_record(item.link_id) is None
-    assert item.article_id is None  # nothing for the attachments stage
+    assert item.article_id is None  # nothing for the requisites stage
 
 
 def test_attachments_are_off_without_images_or_documents(tmp_path: Path) -> None:
-    """AttachmentsPipeline raises NotConfigured when nothing is to be fetched."""
+    """RequisitesPipeline raises NotConfigured when nothing is to be fetched."""
     from scrapy.exceptions import NotConfigured
 
-    crawler = make_crawler(tmp_path, ARTICLE_IMAGES_DOMAINS=[], ARTICLE_DOCUMENTS=False)
+    crawler = make_crawler(
+        tmp_path, ARTICLE_IMAGES_DOMAINS=[], ARTICLE_DOCUMENTS=False, REQUISITES_STYLES=False
+    )
     try:
         with pytest.raises(NotConfigured):
-            AttachmentsPipeline.from_crawler(crawler)
+            RequisitesPipeline.from_crawler(crawler)
     finally:
         close_archive(crawler)
 
@@ -637,7 +640,20 @@ def test_attachments_are_off_without_images_or_documents(tmp_path: Path) -> None
             ["https://mmbiz.qpic.cn/a/640", "https://mmbiz.qpic.cn/b"],
             id="wechat-images-no-data-uris",
         ),
-        pytest.param(URL, ["https://img.example.com/1.png"], {}, [], id="other-site-no-images"),
+        pytest.param(
+            URL,
+            ["https://img.example.com/1.png"],
+            {"ARTICLE_IMAGES_DOMAINS": ["mp.weixin.qq.com"]},
+            [],
+            id="other-site-no-images",
+        ),
+        pytest.param(
+            URL,
+            ["https://img.example.com/1.png"],
+            {},
+            ["https://img.example.com/1.png"],
+            id="every-site-by-default",
+        ),
         pytest.param(
             URL,
             ["https://img.example.com/1.png"],
@@ -668,7 +684,7 @@ def test_attachments_wanted(
     crawler = make_crawler(tmp_path, **settings)
     try:
         item = served(url, extracted=Extracted(text="t", images=images))
-        assert AttachmentsPipeline.from_crawler(crawler).wanted(item) == wanted
+        assert RequisitesPipeline.from_crawler(crawler).wanted(item) == wanted
     finally:
         close_archive(crawler)
 
@@ -808,3 +824,97 @@ def test_a_bad_extract_workers_setting_stops_a_project_crawler_before_the_archiv
     with pytest.raises(ValueError, match=r"^setting EXTRACT_WORKERS='many': expected 'auto' or"):
         make_crawler(tmp_path, EXTRACT_WORKERS="many")
     assert not (tmp_path / "archive").exists()
+
+
+# --- no exception leaves a link pending; digest ids never collide -----------------------------
+
+
+def test_an_unexpected_error_while_storing_records_the_link_failed(
+    crawler: Crawler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = archive_for(crawler)
+    real = archive.record_outcome
+    calls: list[int] = []
+
+    def once(item: FetchOutcome) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyError("retry-after")
+        return real(item)
+
+    monkeypatch.setattr(archive, "record_outcome", once)
+    write(crawler, outcome(status="failed", reason="HTTP 503", http_status=503))
+    record = link_record(crawler, URL)
+    assert record["status"] == "failed"
+    assert record["reason"] == "store error: KeyError: 'retry-after'"
+    assert stat(crawler, stats.STORE_ERRORS) == 1
+
+
+def test_an_error_an_earlier_stage_raised_records_the_link_failed(crawler: Crawler) -> None:
+    from twisted.python.failure import Failure
+
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.item_error(
+        item=outcome(http_status=200), response=None, spider=None, failure=Failure(ValueError("x"))
+    )
+    record = link_record(crawler, URL)
+    assert (record["status"], record["reason"]) == ("failed", "store error: ValueError: x")
+    # a dropped item is not an error
+    pipeline.item_error(
+        item=outcome(URL2), response=None, spider=None, failure=Failure(DropItem("dup"))
+    )
+    assert archive_for(crawler).link_record(url_id(canonicalize(URL2))) is None
+
+
+def test_two_digests_with_one_file_name_in_two_folders_keep_a_digest_each(
+    crawler: Crawler,
+) -> None:
+    store = StorePipeline.from_crawler(crawler)
+    first, second = digest(URL, digest_id="daily"), digest(URL2, digest_id="daily")
+    first.source, second.source = "/digests/a/daily.md", "/digests/b/daily.md"
+    store.process_item(DigestRead(first, b"# a", time.time()))
+    store.process_item(DigestRead(second, b"# b", time.time()))
+    assert first.id == "daily" and second.id.startswith("daily-") and len(second.id) == 14
+    archive = archive_for(crawler)
+    assert archive.digest_record("daily")["source"] == "/digests/a/daily.md"
+    assert archive.digest_record(second.id)["source"] == "/digests/b/daily.md"
+    assert link_record(crawler, URL2)["cited_by"][0]["digest"] == second.id
+    # each keeps its id when read again (changed), and so does a third spelling of the path
+    again = digest(URL, URL2, digest_id="daily")
+    again.source = "/digests/b/../b/daily.md"
+    store.process_item(DigestRead(again, b"# b2", time.time()))
+    assert again.id == second.id
+    assert {c["digest"] for c in link_record(crawler, URL2)["cited_by"]} == {second.id}
+
+
+def test_long_names_alike_in_their_first_80_characters_keep_a_digest_each(
+    crawler: Crawler,
+) -> None:
+    from crawler.digests import digest_id
+
+    stem = "2026-02-05-" + "很长的日报名字" * 12
+    a, b = f"/d/{stem}-上午.md", f"/d/{stem}-下午.md"
+    assert digest_id(a) == digest_id(b)
+    store = StorePipeline.from_crawler(crawler)
+    first, second = digest(URL, digest_id=digest_id(a)), digest(URL2, digest_id=digest_id(b))
+    first.source, second.source = a, b
+    store.process_item(DigestRead(first, b"1", time.time()))
+    store.process_item(DigestRead(second, b"2", time.time()))
+    assert first.id != second.id
+    assert len(list((archive_for(crawler).root / "digests").glob("*.json"))) == 2
+    assert stat(crawler, stats.STORE_ERRORS) is None
+
+
+def test_a_digest_with_a_long_chinese_file_name_is_recorded(crawler: Crawler) -> None:
+    """80 汉字 are 240 bytes: the id is cut to ID_BYTES, its temp and quarantine names too."""
+    from crawler.digests import ID_BYTES, digest_id, digest_id_candidates
+
+    source = "/d/" + "𠮷很长的日报" * 20 + ".md"  # 4-byte characters too
+    wanted = digest_id(source)
+    assert len(wanted.encode()) <= ID_BYTES
+    assert all(len(f"{c}.json".encode()) < 255 for c in list(digest_id_candidates(source))[:5])
+    item = digest(URL, digest_id=wanted)
+    item.source = source
+    StorePipeline.from_crawler(crawler).process_item(DigestRead(item, b"x", time.time()))
+    assert archive_for(crawler).digest_record(wanted) is not None
+    assert stat(crawler, stats.ARCHIVE_WRITE_ERRORS) is None

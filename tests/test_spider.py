@@ -142,12 +142,20 @@ def test_a_digests_argument_that_names_nothing_fails_in_from_crawler(
         (
             {"digest": "x.md"},
             r"^unknown spider argument -a digest=\.\.\. \(did you mean -a digests=\?\); "
-            r"the sources spider takes: -a digests=\.\.\.$",
+            r"the sources spider takes: -a digests=\.\.\., -a recheck=due\|off$",
         ),
         ({"dgsts": "x.md", "zzz": "1"}, r"^unknown spider argument -a dgsts=\.\.\., -a zzz="),
         ({"digests": "  "}, r"^spider argument digests='': expected files, folders, globs"),
+        (
+            {"recheck": "all"},
+            r"^spider argument recheck='all': expected due \(re-checks only\) or off",
+        ),
+        (
+            {"recheck": "due", "digests": "x.md"},
+            r"^spider argument recheck=due runs re-checks only and reads no digests",
+        ),
     ],
-    ids=["typo", "several", "empty"],
+    ids=["typo", "several", "empty", "recheck-value", "recheck-due-with-digests"],
 )
 def test_an_argument_the_spider_does_not_take_fails_at_once(
     crawler: Crawler, kwargs: dict[str, str], message: str
@@ -638,3 +646,220 @@ def test_fetch_asks_for_a_link_only_once_per_run(crawler: Crawler) -> None:
     assert spider.fetch(lid(A), A) is None
     assert stat(crawler, stats.LINKS_DUPLICATE_IN_RUN) == 1
     assert stat(crawler, stats.LINKS_SCHEDULED) == 1
+
+
+# --- re-checks ------------------------------------------------------------------------------
+
+
+def due_again(crawler: Crawler, *urls: str, when: float = 1.0) -> None:
+    """Archive each URL and make its re-check due (oldest first, in the order given)."""
+    archive_all(crawler, *urls)
+    for n, url in enumerate(urls):
+        archive_of(crawler).schedule_recheck(lid(url), when + n)
+
+
+def test_due_rechecks_come_after_the_new_links_behind_them(tmp_path: Path, folder: Path) -> None:
+    quick_digest(folder / "one.md", [("甲", A)])
+    crawler = spider_crawler(tmp_path, folder)
+    try:
+        due_again(crawler, B, C)
+        items = drain(spider_of(crawler).start())
+        requests = requests_of(items)
+        assert [r.url for r in requests] == [A, B, C]
+        new, *rechecks = requests
+        assert "recheck" not in new.meta and new.priority == 0
+        assert all(r.meta["recheck"] and r.priority < new.priority for r in rechecks)
+        assert all(304 in r.meta["handle_httpstatus_list"] for r in rechecks)
+        assert stat(crawler, stats.RECHECKS_DUE) == 2
+        assert stat(crawler, stats.RECHECKS_SCHEDULED) == 2
+        assert stat(crawler, stats.LINKS_SCHEDULED) == 1  # re-checks are not new links
+    finally:
+        close_archive(crawler)
+
+
+def test_a_recheck_sends_the_stored_answers_validators(tmp_path: Path, folder: Path) -> None:
+    crawler = spider_crawler(tmp_path, folder, RECHECK_PER_RUN=5)
+    try:
+        spider = spider_of(crawler)
+        etag = {"etag": 'W/"abc"', "last_modified": "Wed, 04 Mar 2026 08:00:00 GMT"}
+        request = spider.recheck_request(lid(A), A, etag)
+        assert request is not None
+        assert request.headers.get("If-None-Match") == b'W/"abc"'
+        assert request.headers.get("If-Modified-Since") == b"Wed, 04 Mar 2026 08:00:00 GMT"
+        assert request.meta["recheck_conditional"] is True
+        plain = spider.recheck_request(lid(B), B, {})
+        assert plain is not None and plain.meta["recheck_conditional"] is False
+        assert b"If-None-Match" not in plain.headers
+        assert spider.recheck_request(lid(A), A, etag) is None  # once per run
+        assert stat(crawler, stats.RECHECKS_CONDITIONAL) == 1
+        # a 304 answer comes back as a re-check sent with validators, not to be read
+        response = TextResponse(A, status=304, body=b"", request=request)
+        outcome = parse(crawler, response)  # type: ignore[arg-type]
+        assert outcome.recheck and outcome.conditional and outcome.http_status == 304
+        assert outcome.body == b""
+        assert outcome.status is not None  # so the extract stage leaves it alone
+        result = HttpErrorMiddleware.from_crawler(crawler).process_spider_input(response)
+        assert result is None  # the 304 reaches the callback
+        failure = fail(crawler, failed(request, DownloadTimeoutError("took too long")))
+        assert failure.recheck and failure.status == Status.FAILED
+    finally:
+        close_archive(crawler)
+
+
+def test_recheck_per_run_and_the_site_share_bound_a_nightly_run(
+    tmp_path: Path, folder: Path
+) -> None:
+    others = [f"https://other.example/{n}.html" for n in range(3)]
+    crawler = spider_crawler(tmp_path, folder, RECHECK_PER_RUN=4, RECHECK_SITE_SHARE=0.5)
+    try:
+        archive_all(crawler, A, B)  # the digest's links: nothing new
+        d = "https://news.example.com/d.html"
+        due_again(crawler, C, *others, d)  # most overdue first: C, the others, then d
+        requests = requests_of(drain(spider_of(crawler).start()))
+        # 4 in all, at most 2 a site: the third of other.example waits for a later run
+        assert [r.url for r in requests] == [C, others[0], others[1], d]
+        assert stat(crawler, stats.RECHECKS_OVER_SITE_SHARE) == 1
+        assert stat(crawler, stats.RECHECKS_DUE) == 5
+    finally:
+        close_archive(crawler)
+
+
+def test_recheck_due_reads_no_digest_and_recheck_off_makes_none(
+    tmp_path: Path, folder: Path
+) -> None:
+    crawler = spider_crawler(tmp_path, folder)
+    try:
+        due_again(crawler, C)
+    finally:
+        close_archive(crawler)
+    only = spider_crawler(tmp_path, None, RECHECK_BUDGET=10, RECHECK_PER_RUN=0)
+    only.spider = only._create_spider(recheck="due")
+    try:
+        spider = spider_of(only)
+        assert spider.sources == [] and spider.recheck_limit == 10  # RECHECK_BUDGET
+        items = drain(spider.start())
+        assert digests_of(items) == []
+        assert [r.url for r in requests_of(items)] == [C]
+    finally:
+        close_archive(only)
+    off = spider_crawler(tmp_path, folder)
+    try:
+        spider = SourcesSpider.from_crawler(off, digests=str(folder), recheck="off")
+        assert spider.recheck_limit == 0
+        off.spider = spider
+        items = drain(spider.start())
+        assert [r.url for r in requests_of(items)] == [A, B]  # the digest's links, no re-check
+    finally:
+        close_archive(off)
+
+
+# --- answers Scrapy would drop: every status, redirects not followed, long URLs --------------
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "reason"),
+    [
+        (100, Status.FAILED, "HTTP 100: an interim answer came as the final one"),
+        (304, Status.FAILED, "HTTP 304: a redirect status that is not followed"),
+        (600, Status.FAILED, "HTTP 600: not an HTTP status code (100-599)"),
+        (999, Status.FAILED, "HTTP 999: not an HTTP status code (100-599)"),
+    ],
+)
+def test_a_status_outside_400_599_reaches_the_callback_and_says_what_it_is(
+    crawler: Crawler, code: int, status: Status, reason: str
+) -> None:
+    request = page_request(crawler)
+    response = served(request, status=code)
+    assert HttpErrorMiddleware.from_crawler(crawler).process_spider_input(response) is None
+    outcome = parse(crawler, response)
+    assert (outcome.status, outcome.reason, outcome.http_status) == (status, reason, code)
+
+
+def test_the_redirects_scrapy_follows_are_left_to_it() -> None:
+    assert not {301, 302, 303, 307, 308} & set(HTTP_ERRORS)
+    assert {100, 300, 304, 404, 500, 600, 999} <= set(HTTP_ERRORS)
+
+
+@pytest.mark.parametrize(
+    ("location", "status", "reason"),
+    [
+        (
+            "file:///etc/passwd",
+            Status.REFUSED,
+            "HTTP 302: refused redirect to unsupported scheme 'file' (file:///etc/passwd)",
+        ),
+        (
+            "gopher://127.0.0.1:70/1",
+            Status.REFUSED,
+            "HTTP 302: refused redirect to unsupported scheme 'gopher' (gopher://127.0.0.1:70/1)",
+        ),
+        (None, Status.FAILED, "HTTP 302: a redirect without a Location"),
+    ],
+)
+def test_a_redirect_scrapy_did_not_follow_is_recorded_as_the_answer_it_is(
+    crawler: Crawler, location: str | None, status: Status, reason: str
+) -> None:
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    request = page_request(crawler, warc_hops=[Pointer("warc/x.warc.gz", 0, 10, "<urn:x>")])
+    headers = {"Location": location} if location else {}
+    response = served(request, status=302, headers=headers)
+    failure = Failure(HttpError(response, "Ignoring non-200 response"))
+    failure.request = request  # type: ignore[attr-defined]
+    (outcome,) = list(spider_of(crawler).fetch_failed(failure))
+    assert (outcome.status, outcome.reason, outcome.http_status) == (status, reason, 302)
+    assert outcome.original == Pointer("warc/x.warc.gz", 0, 10, "<urn:x>")  # the evidence
+
+
+def test_a_digest_url_answering_404_is_reported_as_such(crawler: Crawler) -> None:
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    url = "https://digests.example.com/gone.md"
+    request = Request(url, meta={"digest_source": url})
+    response = HtmlResponse(url, status=404, body=b"no", request=request)
+    failure = Failure(HttpError(response, "Ignoring non-200 response"))
+    failure.request = request  # type: ignore[attr-defined]
+    spider_of(crawler).digest_failed(failure)
+    assert stat(crawler, stats.DIGESTS_ERRORS) == [f"{url}: HTTP 404"]
+
+
+def test_a_link_longer_than_urllength_limit_is_invalid_not_dropped(
+    tmp_path: Path, folder: Path
+) -> None:
+    long = f"{A}?q={'x' * 2500}"
+    quick_digest(folder / "long.md", [("长", long)])
+    crawler = spider_crawler(tmp_path, folder, URLLENGTH_LIMIT=2083)
+    try:
+        items = drain(spider_of(crawler).start())
+    finally:
+        close_archive(crawler)
+    assert long not in [r.url for r in requests_of(items)]
+    cited = [lk for d in digests_of(items) for e in d.digest.entries for lk in e.links]
+    (link,) = [lk for lk in cited if lk.url == long]
+    assert link.link_id is None and "longer than URLLENGTH_LIMIT (2083)" in str(link.error)
+    assert stat(crawler, stats.LINKS_INVALID) == 1
+
+
+def test_urllength_limit_is_the_projects_url_limit() -> None:
+    from crawler import settings
+    from crawler.urls import MAX_URL_LENGTH
+
+    assert settings.URLLENGTH_LIMIT == MAX_URL_LENGTH  # Scrapy drops nothing we accept
+
+
+def test_a_due_link_over_a_lowered_limit_is_recorded_skipped(tmp_path: Path, folder: Path) -> None:
+    long = f"{A}?q={'y' * 3000}"
+    quick_digest(folder / "long.md", [("长", long)])
+    first = spider_crawler(tmp_path, folder)
+    try:
+        store(first, drain(spider_of(first).start()))
+    finally:
+        close_archive(first)
+    again = spider_crawler(tmp_path, folder, URLLENGTH_LIMIT=2083)
+    try:
+        items = drain(spider_of(again).start())
+    finally:
+        close_archive(again)
+    (outcome,) = [i for i in items if isinstance(i, FetchOutcome)]
+    assert outcome.canonical_url == canonicalize(long) and outcome.status == Status.SKIPPED
+    assert "URLLENGTH_LIMIT" in str(outcome.reason)

@@ -57,3 +57,25 @@ def test_retry_at_doubles_per_attempt_or_waits_for_a_longer_retry_after(
     attempts: int, retry_after: float | None, expected: float
 ) -> None:
     assert retry_at(1000.0, attempts, 100.0, retry_after) == 1000.0 + expected
+
+
+@pytest.mark.parametrize(
+    ("age_days", "interval_days"),
+    [(0, 1), (6.9, 1), (7, 7), (89, 7), (90, 30), (400, 30)],
+)
+def test_the_recheck_schedule_thins_out_with_age(age_days: float, interval_days: float) -> None:
+    from crawler.throttle import DAY, DEFAULT_SCHEDULE, next_check
+
+    cited = 1_000_000.0
+    now = cited + age_days * DAY
+    assert next_check(cited, now, DEFAULT_SCHEDULE) == now + interval_days * DAY
+    assert next_check(now + DAY, now, DEFAULT_SCHEDULE) == now + DAY  # cited "later": age 0
+
+
+def test_a_schedule_of_one_interval_applies_at_every_age() -> None:
+    from crawler.throttle import check_interval
+
+    assert check_interval(0.0, ((None, 60.0),)) == 60.0
+    assert check_interval(1e9, ((None, 60.0),)) == 60.0
+    assert check_interval(5.0, ((10.0, 1.0), (None, 2.0))) == 1.0
+    assert check_interval(10.0, ((10.0, 1.0), (None, 2.0))) == 2.0

@@ -242,3 +242,10 @@ def test_spellings_share_an_id() -> None:
 )
 def test_fetch_url_reads_script_sites_through_their_api(url: str, fetched: str) -> None:
     assert fetch_url(url) == fetched
+
+
+def test_a_url_that_escaping_makes_too_long_is_invalid() -> None:
+    url = "https://example.com/" + "汉" * 500  # 520 characters, 4,520 once escaped
+    assert len(url) < MAX_URL_LENGTH
+    with pytest.raises(InvalidURL, match="longer than 4096 characters once escaped"):
+        canonicalize(url)

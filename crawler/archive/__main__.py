@@ -19,20 +19,37 @@ def _root(value: str) -> Path:
     return root
 
 
+def _tell(path: Path, why: str) -> None:
+    """Name a damaged record on stderr."""
+    print(f"damaged: {path}: {why}", file=sys.stderr)
+
+
 def cmd_citations(args: argparse.Namespace) -> int:
+    """Print the rows; exit 1 when a damaged record left the output incomplete."""
     from crawler.archive.reader import citations
 
-    out = sys.stdout
-    filters = _citation_filters(args)
-    if filters is None:
-        rows = citations(_root(args.archive), with_text=args.text)
-    else:
-        from crawler.archive.reader import select_citations
+    damaged: list[Path] = []
 
-        rows = select_citations(_root(args.archive), filters, with_text=args.text)
+    def told(path: Path, why: str) -> None:
+        damaged.append(path)
+        _tell(path, why)
+
+    out = sys.stdout
+    rows = citations(
+        _root(args.archive),
+        with_text=args.text,
+        on_damaged=told,
+        filters=_citation_filters(args),
+    )
     for row in rows:
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return 0
+    if damaged:
+        print(
+            f"citations incomplete: {len(damaged)} damaged record(s); "
+            "`python -m crawler.archive repair` rebuilds what it can",
+            file=sys.stderr,
+        )
+    return 1 if damaged else 0
 
 
 def _words(values: list[str] | None) -> list[str]:
@@ -208,6 +225,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
+    """Rebuild the index; exit 1 when damaged records had to be left out."""
     from crawler.archive.store import Archive
 
     archive = Archive(_root(args.archive))
@@ -216,11 +234,40 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         counts = archive.reindex()
     finally:
         archive.close()
+    for line in archive.damaged:
+        print(f"damaged: {line}", file=sys.stderr)
     from crawler.archive.search import SearchIndex
 
     search = SearchIndex(_root(args.archive)).rebuild()
     print(json.dumps({**counts, "search": search}))
-    return 0
+    return 1 if counts.get("damaged") else 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Say what is damaged and what repair does about it; with --apply, do it."""
+    from crawler.archive import repair
+    from crawler.archive.store import Archive
+
+    root = _root(args.archive)
+    plan = repair.survey(root)
+    if plan.empty:
+        print("nothing to repair")
+        return 0
+    for line in plan.lines:
+        print(line)
+    if not args.apply:
+        print(f"{len(plan.lines)} thing(s) to repair; run again with --apply to repair them")
+        return 1
+    archive = Archive(root).open()
+    try:
+        done = repair.apply(archive, plan)
+    finally:
+        archive.close()
+    for line in done:
+        print(line)
+    left = [line for line in done if "could not" in line]
+    print(f"repaired; {len(left)} thing(s) could not be rebuilt" if left else "repaired")
+    return 1 if left else 0
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
@@ -258,6 +305,15 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rot(args: argparse.Namespace) -> int:
+    """Per site: links cited, re-checked, still there, changed, gone, unreachable."""
+    from crawler.archive import rot
+
+    rows = rot.table(_root(args.archive))
+    (rot.write_json if args.json else rot.write_table)(rows, sys.stdout)
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from crawler.archive.verify import verify
 
@@ -267,6 +323,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(problem)
     print(f"{problems} problem(s) found" if problems else "archive is sound")
     return 1 if problems else 0
+
+
+def cmd_wacz(args: argparse.Namespace) -> int:
+    from crawler.archive.wacz import WaczError, parse_since, write_wacz
+
+    try:
+        since = parse_since(args.since) if args.since else None
+        counts = write_wacz(
+            _root(args.archive), Path(args.output), digests=args.digest or [], since=since
+        )
+    except WaczError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,9 +401,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dry-run", action="store_true", help="say what it would do; change nothing")
     p.add_argument("--prune", action="store_true", help="delete what nothing cites any more")
     p.set_defaults(func=cmd_forget)
+    p = sub.add_parser(
+        "rot",
+        help="per site: links cited, re-checked, still there, changed, gone, unreachable, "
+        "median days from citation to the first observed absence",
+    )
+    p.add_argument("archive", nargs="?", default="archive")
+    p.add_argument("--json", action="store_true", help="one JSON line per site")
+    p.set_defaults(func=cmd_rot)
     p = sub.add_parser("verify", help="check every WARC record, JSON file and link-back")
     p.add_argument("archive", nargs="?", default="archive")
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("wacz", help="write a WACZ 1.1 package (all of it, or some digests)")
+    p.add_argument("archive", nargs="?", default="archive")
+    p.add_argument("-o", "--output", required=True, help="the .wacz file to write")
+    p.add_argument(
+        "--digest", action="append", metavar="ID", help="only this digest's records (repeatable)"
+    )
+    p.add_argument("--since", metavar="DATE", help="only digests read and links fetched since DATE")
+    p.set_defaults(func=cmd_wacz)
+    p = sub.add_parser(
+        "repair", help="quarantine damaged records and rebuild them (a dry run without --apply)"
+    )
+    p.add_argument("archive", nargs="?", default="archive")
+    p.add_argument("--apply", action="store_true", help="repair, rather than say what it would do")
+    p.set_defaults(func=cmd_repair)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

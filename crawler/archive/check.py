@@ -18,6 +18,7 @@ from typing import Any
 
 from crawler.archive import atomic, layout, records, summaries
 from crawler.archive.details import Detail, Source, details
+from crawler.archive.reader import read_quietly
 from crawler.items import Check, Status
 
 #: Characters of source text shown on each side of a found detail.
@@ -205,16 +206,10 @@ class Checker:
         self._source = lru_cache(maxsize=2048)(self._read_source)
 
     def _read_link(self, link_id: str) -> dict[str, Any] | None:
-        try:
-            return atomic.read_json(layout.link_path(self.root, link_id))
-        except (OSError, ValueError):
-            return None
+        return read_quietly(layout.link_path(self.root, link_id))
 
     def _read_source(self, article_id: str) -> tuple[str | None, Source | None]:
-        try:
-            article = atomic.read_json(layout.article_path(self.root, article_id))
-        except (OSError, ValueError):
-            return None, None
+        article = read_quietly(layout.article_path(self.root, article_id))
         if article is None:
             return None, None
         text = source_text(article)
@@ -267,10 +262,7 @@ def digests(root: Path, ids: Iterable[str] | None = None) -> Iterator[dict[str, 
     for path in sorted((root / layout.DIGESTS).glob("*.json")):
         if path.name.startswith("."):
             continue
-        try:
-            record = atomic.read_json(path)
-        except (OSError, ValueError):
-            continue
+        record = read_quietly(path)
         if record is not None:
             yield record
 

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from crawler.archive import atomic, layout, originals, records, summaries
+from crawler.archive import layout, originals, records, summaries
+from crawler.archive.reader import read_quietly
 
 #: Originals larger than this are not read for their structure (plain paragraphs instead).
 MARKDOWN_MAX_BYTES = 16 * 1024 * 1024
@@ -63,7 +64,7 @@ def _article_ids(
     if only_cited:
         seen: set[str] = set()
         for link_id in sorted(cited):
-            link = _read(layout.link_path(root, link_id))
+            link = read_quietly(layout.link_path(root, link_id))
             article_id = link.get("article") if link else None
             if article_id and article_id not in seen:
                 seen.add(article_id)
@@ -74,13 +75,6 @@ def _article_ids(
             yield path.stem
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return atomic.read_json(path)
-    except (OSError, ValueError):
-        return None
-
-
 def articles(
     root: Path, *, digest_ids: Iterable[str] | None = None, with_text: bool = True
 ) -> Iterator[dict[str, Any]]:
@@ -88,13 +82,13 @@ def articles(
     digest_ids = list(digest_ids or [])
     cited = citations_by_link(root, digest_ids)
     for article_id in sorted(_article_ids(root, cited, bool(digest_ids))):
-        article = _read(layout.article_path(root, article_id))
+        article = read_quietly(layout.article_path(root, article_id))
         if article is None:
             continue
         links = []
         citing: list[dict[str, Any]] = []
         for link_id in article.get("links", []):
-            link = _read(layout.link_path(root, link_id)) or {}
+            link = read_quietly(layout.link_path(root, link_id)) or {}
             links.append(
                 {
                     "link_id": link_id,

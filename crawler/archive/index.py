@@ -38,7 +38,50 @@ CREATE TABLE IF NOT EXISTS citations(
     digest TEXT NOT NULL, entry INTEGER NOT NULL, url TEXT NOT NULL, link_id TEXT,
     PRIMARY KEY(digest, entry, url));
 CREATE INDEX IF NOT EXISTS citations_link ON citations(link_id);
+CREATE TABLE IF NOT EXISTS requisites(
+    url TEXT PRIMARY KEY, status TEXT NOT NULL, fetched_at REAL NOT NULL, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payloads(
+    digest TEXT PRIMARY KEY, uri TEXT NOT NULL, date TEXT NOT NULL, record_id TEXT NOT NULL,
+    pointer TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_requisites(
+    article TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY(article, url));
 """
+
+#: When each archived link is to be checked again (`next_check` of its record) and the interval
+#: its schedule gave (`every`, seconds). The one rule of what is due for a re-check is
+#: `next_check <= now`; the most overdue for its interval come first (`_LATENESS`). A separate
+#: table, so that writing a link's row (INSERT OR REPLACE) never loses it; an older index gets
+#: it on opening.
+_CHECKS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checks(
+    link_id TEXT PRIMARY KEY, next_check REAL NOT NULL, every REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS checks_due ON checks(next_check);
+"""
+#: `meta` key set once the index has its re-check times.
+CHECKS_KEY = "checks"
+#: How late a due re-check is, in intervals of its own schedule (parameter: now). When more are
+#: due than a run may make, a link checked daily that is a day late goes before one checked
+#: monthly that is a week late: under a short budget every link's interval stretches alike.
+_LATENESS = "((? - c.next_check) / max(c.every, 1.0))"
+#: The interval given to links that an older index (or a record of an older crawler) holds
+#: without a re-check time: they are due from then on, as old links (monthly).
+OLD_LINK_EVERY = 30 * 86400.0
+#: Due re-checks read at a time.
+CHECKS_PAGE = 2000
+#: The due re-checks after (lateness, id), a page of them, and how many are due. CROSS JOIN
+#: makes SQLite read `checks` first, through `checks_due`: with a plain JOIN its planner walks
+#: every archived link (`links_status`) instead, a cost that grows with the archive.
+DUE_CHECKS = (
+    f"SELECT c.link_id, l.canonical_url, {_LATENESS} AS late FROM checks c "
+    "CROSS JOIN links l ON l.id = c.link_id "
+    "WHERE c.next_check <= ? AND l.status = 'archived' "
+    f"AND ({_LATENESS} < ? OR ({_LATENESS} = ? AND c.link_id > ?)) "
+    "ORDER BY late DESC, c.link_id LIMIT ?"
+)
+COUNT_DUE_CHECKS = (
+    "SELECT count(*) FROM checks c CROSS JOIN links l ON l.id = c.link_id "
+    "WHERE c.next_check <= ? AND l.status = 'archived'"
+)
 
 #: The one rule of what is due: not in a final state (FINAL), attempts left, no next attempt
 #: ahead. `{status}` is the status test; parameters: its values, max attempts, now.
@@ -101,6 +144,7 @@ class Index:
                     db.executescript(_SCHEMA)
                     self.db = db
                     self._install_tally()
+                    self._install_checks()
                     return db
                 except sqlite3.OperationalError as exc:
                     db.close()
@@ -121,6 +165,27 @@ class Index:
         with self.transaction():
             if not tally.installed(self.db):  # another process of a distributed run did it
                 tally.install(self.db)
+
+    def _install_checks(self) -> None:
+        """Give an index made by an older crawler its re-check times (once): every archived
+        link is due (it was never re-checked); `reindex` takes them from the records."""
+        self.db.executescript(_CHECKS_SCHEMA)
+        if self._meta(CHECKS_KEY) is not None:
+            return
+        with self.transaction():
+            if self._meta(CHECKS_KEY) is None:  # another process of a distributed run did it
+                self.db.execute(
+                    "INSERT OR IGNORE INTO checks(link_id, next_check, every) "
+                    "SELECT id, ?, ? FROM links WHERE status = 'archived' AND article IS NOT NULL",
+                    (time.time(), OLD_LINK_EVERY),
+                )
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (CHECKS_KEY,)
+                )
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def close(self) -> None:
         self.db.close()
@@ -159,6 +224,32 @@ class Index:
             "INSERT OR IGNORE INTO citations(digest, entry, url, link_id) VALUES (?,?,?,?)",
             [(digest_id, entry, url, link_id) for entry, url, link_id in rows],
         )
+
+    def digest_source(self, digest_id: str) -> str | None:
+        """The source a digest id was recorded for, or None."""
+        row = self.db.execute("SELECT source FROM digests WHERE id=?", (digest_id,)).fetchone()
+        return row[0] if row else None
+
+    def citing(self, link_id: str) -> list[tuple[str, int, str]]:
+        """(digest, entry, URL as cited) of every citation of a link."""
+        rows = self.db.execute(
+            "SELECT digest, entry, url FROM citations WHERE link_id=? ORDER BY digest, entry, url",
+            (link_id,),
+        )
+        return [(str(d), int(e), str(u)) for d, e, u in rows]
+
+    def cited_by_digest(self, digest_id: str) -> list[tuple[int, str, str | None]]:
+        """(entry, URL as cited, link id) of every citation of a digest."""
+        rows = self.db.execute(
+            "SELECT entry, url, link_id FROM citations WHERE digest=? ORDER BY entry, url",
+            (digest_id,),
+        )
+        return [(int(e), str(u), lid) for e, u, lid in rows]
+
+    def links_of_article(self, article_id: str) -> list[str]:
+        """Ids of the links whose fetch ended in this article."""
+        rows = self.db.execute("SELECT id FROM links WHERE article=? ORDER BY id", (article_id,))
+        return [str(link_id) for (link_id,) in rows]
 
     # -- links ---------------------------------------------------------------------------
     def link(self, link_id: str) -> dict[str, Any] | None:
@@ -224,6 +315,43 @@ class Index:
                 yield link_id, url
             last = rows[-1][0]
 
+    # -- re-checks ---------------------------------------------------------------------
+    def put_check(self, link_id: str, next_check: float | None, every: float = 86400.0) -> None:
+        """When a link is checked again (None: never), `every` seconds after the last time."""
+        if next_check is None:
+            self.db.execute("DELETE FROM checks WHERE link_id=?", (link_id,))
+            return
+        self.db.execute(
+            "INSERT OR REPLACE INTO checks(link_id, next_check, every) VALUES (?,?,?)",
+            (link_id, next_check, every),
+        )
+
+    def next_check(self, link_id: str) -> float | None:
+        row = self.db.execute(
+            "SELECT next_check FROM checks WHERE link_id=?", (link_id,)
+        ).fetchone()
+        return None if row is None else float(row[0])
+
+    def due_checks(self, now: float) -> Iterator[tuple[str, str]]:
+        """Archived links whose next re-check is due, the most overdue for its interval first
+        (`_LATENESS`): (id, canonical_url).
+
+        The due rows are found through `checks_due` and read in pages: the cost is the due
+        links', not the archive's. A row written meanwhile (a link just checked) moves past
+        `now` and is not read again.
+        """
+        last: tuple[float, str] = (float("inf"), "")
+        while rows := self.db.execute(
+            DUE_CHECKS, (now, now, now, last[0], now, last[0], last[1], CHECKS_PAGE)
+        ).fetchall():
+            for link_id, url, _ in rows:
+                yield link_id, url
+            last = (float(rows[-1][2]), rows[-1][0])
+
+    def count_due_checks(self, now: float) -> int:
+        """How many links are due for a re-check now (counted through `checks_due`)."""
+        return int(self.db.execute(COUNT_DUE_CHECKS, (now,)).fetchone()[0])
+
     def citation_tally(self) -> dict[str, Any]:
         """What `citations` would print, counted (`crawler.archive.tally.read`)."""
         return tally.read(self.db)
@@ -263,11 +391,6 @@ class Index:
         )
 
     # -- taking records out (`Archive.forget`) ------------------------------------------
-    def links_of_article(self, article_id: str) -> list[str]:
-        """Every link whose record points at the article (its own and `same_as` links)."""
-        rows = self.db.execute("SELECT id FROM links WHERE article=?", (article_id,))
-        return [link_id for (link_id,) in rows]
-
     def drop_digest(self, digest_id: str, source: str | None) -> None:
         """Forget a digest: its row, its citations, its file's size and mtime."""
         self.db.execute("DELETE FROM citations WHERE digest=?", (digest_id,))
@@ -279,9 +402,69 @@ class Index:
         """Forget a link: its row and the aliases that lead to it."""
         self.db.execute("DELETE FROM aliases WHERE link_id=?", (link_id,))
         self.db.execute("DELETE FROM links WHERE id=?", (link_id,))
+        self.db.execute("DELETE FROM checks WHERE link_id=?", (link_id,))
 
     def drop_article(self, article_id: str) -> None:
         self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
+
+    # -- requisites: one capture per URL and per payload across pages --------------------
+    def requisite(self, url: str) -> tuple[str, float, str] | None:
+        """(status, fetched_at, attachment entry as JSON) of a requisite URL stored before."""
+        row = self.db.execute(
+            "SELECT status, fetched_at, entry FROM requisites WHERE url=?", (url,)
+        ).fetchone()
+        return None if row is None else (row[0], float(row[1]), row[2])
+
+    def put_requisite(self, url: str, status: str, fetched_at: float, entry: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO requisites(url, status, fetched_at, entry) VALUES (?,?,?,?)",
+            (url, status, fetched_at, entry),
+        )
+
+    def payload(self, digest: str) -> tuple[str, str, str, str] | None:
+        """(target URI, WARC-Date, record id, pointer JSON) of the first record of a payload."""
+        row = self.db.execute(
+            "SELECT uri, date, record_id, pointer FROM payloads WHERE digest=?", (digest,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def put_payload(self, digest: str, uri: str, date: str, record_id: str, pointer: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO payloads(digest, uri, date, record_id, pointer) "
+            "VALUES (?,?,?,?,?)",
+            (digest, uri, date, record_id, pointer),
+        )
+
+    def put_pending_requisites(self, article: str, urls: list[str]) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO pending_requisites(article, url) VALUES (?,?)",
+            [(article, url) for url in urls],
+        )
+
+    def drop_pending_requisites(self, article: str, urls: list[str]) -> None:
+        self.db.executemany(
+            "DELETE FROM pending_requisites WHERE article=? AND url=?",
+            [(article, url) for url in urls],
+        )
+
+    def pending_requisites(self) -> Iterator[tuple[str, list[str]]]:
+        """(article id, its requisite URLs still pending), article by article."""
+        last = ""
+        while True:
+            row = self.db.execute(
+                "SELECT article FROM pending_requisites WHERE article > ? ORDER BY article LIMIT 1",
+                (last,),
+            ).fetchone()
+            if row is None:
+                return
+            last = row[0]
+            urls = [
+                url
+                for (url,) in self.db.execute(
+                    "SELECT url FROM pending_requisites WHERE article=? ORDER BY rowid", (last,)
+                )
+            ]
+            yield last, urls
 
     def clear(self) -> None:
         """Empty the index, counters included, for a rebuild.
@@ -296,9 +479,21 @@ class Index:
                 self.clear()
             return
         tally.drop_triggers(self.db)
-        tables = ("digests", "links", "aliases", "articles", "citations", "link_tally", "tally")
+        tables = (
+            "digests",
+            "links",
+            "aliases",
+            "articles",
+            "citations",
+            "link_tally",
+            "tally",
+            "requisites",
+            "payloads",
+            "pending_requisites",
+        )
         for table in tables:
             self.db.execute(f"DELETE FROM {table}")
+        self.db.execute("DELETE FROM checks")  # re-check times: rebuilt from the link records
         if self._in_transaction:
             self._count_at_commit = True
         else:  # a transaction begun by hand: no commit of ours to count at

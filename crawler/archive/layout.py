@@ -16,6 +16,8 @@ WARC = "warc"
 RUNS = "runs"
 INDEX = "index.sqlite3"
 LOCK = "crawl.lock"
+#: Damaged records and WARC bytes moved out of the way (by a crawl or `repair`), kept as found.
+QUARANTINE = "quarantine"
 
 _HEX_ID = re.compile(r"^[0-9a-f]{16,64}$")
 _SAFE_NAME = re.compile(r"^[^/\\\x00]{1,120}$")
@@ -25,6 +27,11 @@ def _check_hex(record_id: str) -> str:
     if not _HEX_ID.match(record_id):
         raise ValueError(f"not a record id: {record_id!r}")
     return record_id
+
+
+def is_record_id(value: object) -> bool:
+    """Whether `value` has the form of a link or article id (lowercase hex)."""
+    return isinstance(value, str) and bool(_HEX_ID.match(value))
 
 
 def link_path(root: Path, link_id: str) -> Path:
@@ -44,6 +51,15 @@ def digest_path(root: Path, digest_id: str) -> Path:
     if not _SAFE_NAME.match(digest_id) or digest_id.startswith(".") or ".." in digest_id:
         raise ValueError(f"unsafe digest id: {digest_id!r}")
     return root / DIGESTS / f"{digest_id}.json"
+
+
+def quarantine_path(root: Path, rel: str, stamp: str) -> Path:
+    """quarantine/<rel>.<stamp>: where the damaged file `rel` (relative to root) is kept (a
+    name too long for that is shortened, `crawler.archive.atomic.short_name`)."""
+    from crawler.archive.atomic import short_name
+
+    folder, _, name = rel.rpartition("/")
+    return root / QUARANTINE / folder / f"{short_name(name)}.{stamp}"
 
 
 def relative(root: Path, path: Path) -> str:

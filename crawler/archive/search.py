@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.archive import atomic, layout, records, summaries
+from crawler.archive import layout, records, summaries
+from crawler.archive.reader import read_quietly
 from crawler.items import Status
 
 NAME = "search.sqlite3"
@@ -244,14 +245,6 @@ def check_day(value: str | None, what: str = "--since") -> str | None:
         raise SearchError(f"{what} takes a date as YYYY-MM-DD, not {value!r}") from None
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    """A record, or None when it is gone or unreadable (being replaced, damaged)."""
-    try:
-        return atomic.read_json(path)
-    except (OSError, ValueError):
-        return None
-
-
 class SearchIndex:
     """The search index of one archive (see the module doc)."""
 
@@ -442,7 +435,7 @@ class SearchIndex:
         for table, column in (("digests", "id"), ("entries", "digest"), ("cites", "digest")):
             db.execute(f"DELETE FROM {table} WHERE {column}=?", (digest_id,))
         try:
-            record = _read(layout.digest_path(self.root, digest_id))
+            record = read_quietly(layout.digest_path(self.root, digest_id))
         except ValueError:
             record = None
         if record is None:
@@ -501,7 +494,7 @@ class SearchIndex:
         db.execute("DELETE FROM links WHERE id=?", (link_id,))
         entries.update(db.execute("SELECT digest, position FROM cites WHERE link_id=?", (link_id,)))
         try:
-            record = _read(layout.link_path(self.root, link_id))
+            record = read_quietly(layout.link_path(self.root, link_id))
         except ValueError:
             record = None
         if record is None:
@@ -594,7 +587,7 @@ class SearchIndex:
     def _article(self, db: sqlite3.Connection, article_id: str) -> set[tuple[str, int]]:
         """Replace an article's document; the entries citing it (their own docs may change)."""
         try:
-            record = _read(layout.article_path(self.root, article_id))
+            record = read_quietly(layout.article_path(self.root, article_id))
         except ValueError:
             record = None
         link_ids = sorted(

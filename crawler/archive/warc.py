@@ -1,8 +1,16 @@
-"""WARC 1.1 writer: gzip per record, sha256 digests, size-rotated files safe for many writers."""
+"""WARC 1.1 writer: gzip per record, sha256 digests, size-rotated files safe for many writers.
+
+Records are written at once and made durable in groups: `sync()` fsyncs everything written
+since the last one, and the archive calls it before any JSON file points at a record (group
+commit), so a page's response and request records, its redirect hops and the many small
+records of its requisites share one fsync instead of paying one each.
+"""
 
 from __future__ import annotations
 
+import base64
 import errno
+import hashlib
 import io
 import logging
 import os
@@ -10,6 +18,7 @@ import socket
 import threading
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,7 +101,17 @@ class _Sha256Writer(WARCWriter):  # type: ignore[misc]  # warcio ships no type i
         super()._write_warc_record(_GzipMember(out), record)
 
 
-def _http_date(ts: float) -> str:
+#: The revisit profile of a record whose payload is the same as an earlier record's (WARC 1.1).
+REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+
+
+def payload_digest(body: bytes) -> str:
+    """`WARC-Payload-Digest` of a body as warcio writes it: `sha256:` and base32."""
+    return "sha256:" + base64.b32encode(hashlib.sha256(body).digest()).decode("ascii")
+
+
+def http_date(ts: float) -> str:
+    """A WARC-Date: UTC, ISO 8601 with microseconds and Z."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -119,10 +138,12 @@ def _headers(pairs: Iterable[tuple[bytes | str, bytes | str]]) -> list[tuple[str
 class WarcWriter:
     """Appends records to `<dir>/SOURCES-<timestamp>-<serial>-<host>-<pid>.warc.gz`.
 
-    Each record is its own gzip member and is flushed and fsynced before its pointer is
-    returned, so a record that a JSON file points at is always complete on disk. A new file
-    starts when the current one passes `max_bytes`; the name carries host and pid, so several
-    processes can write into one directory without clashing.
+    Each record is its own gzip member, written whole before its pointer is returned (the
+    file is unbuffered); `sync()` makes what was written durable, and the archive calls it
+    before a JSON file points at a record, so such a record is always complete on disk. A new
+    file starts when the current one passes `max_bytes` (the old one is synced and closed);
+    the name carries host and pid, so several processes can write into one directory without
+    clashing.
     """
 
     def __init__(self, root: Path, *, max_bytes: int = 1_000_000_000, info: dict[str, Any]):
@@ -137,6 +158,8 @@ class WarcWriter:
         self._path: Path | None = None
         self._writer: _Sha256Writer | None = None
         self._lock = threading.Lock()
+        self._unsynced = False  # records written since the last fsync
+        self.syncs = 0  # fsyncs made (what group commit saves is counted against records)
         self.files_written: list[str] = []
 
     # -- file handling -------------------------------------------------------------------
@@ -155,10 +178,25 @@ class WarcWriter:
         self._write(self._writer.create_warcinfo_record(name, info))
 
     def close(self) -> None:
-        """Close the current file (a later write opens a new one)."""
+        """Sync and close the current file (a later write opens a new one)."""
         if self._fh is not None:
-            self._fh.close()
+            try:
+                self._sync()
+            finally:
+                self._fh.close()
         self._fh = self._writer = self._path = None
+
+    def sync(self) -> None:
+        """Make every record written so far durable (one fsync for all of them)."""
+        with self._lock:
+            self._sync()
+
+    def _sync(self) -> None:
+        if self._fh is not None and self._unsynced:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self.syncs += 1
+        self._unsynced = False
 
     def _ensure_open(self) -> _Sha256Writer:
         if self._fh is None or self._fh.tell() >= self.max_bytes:
@@ -172,7 +210,7 @@ class WarcWriter:
         try:
             self._writer.write_record(record)
             self._fh.flush()
-            os.fsync(self._fh.fileno())
+            self._unsynced = True
         except OSError:
             # A full disk or a file size limit: take the partial record back out, so the file
             # still ends with a sound record, and start a new file for the next write.
@@ -180,6 +218,7 @@ class WarcWriter:
             self._fh = self._writer = self._path = None
             try:
                 os.ftruncate(fh.fileno(), offset)
+                os.fsync(fh.fileno())  # the sound records before it are pointed at later
                 fh.close()
             except OSError:
                 logger.error("%s: could not cut a partly written record at %d", path, offset)
@@ -205,11 +244,18 @@ class WarcWriter:
         body: bytes,
         fetched_at: float,
         ip: str | None = None,
+        refers_to: Original | None = None,
     ) -> Pointer:
-        """Write a `response` record and its `request` record; return the response's pointer."""
+        """Write a `response` record and its `request` record; return the response's pointer.
+
+        With `refers_to` (an earlier record with the same payload digest) the response is a
+        `revisit` record instead, as Heritrix and browsertrix write them: profile
+        identical-payload-digest, `WARC-Refers-To` / `-Target-URI` / `-Date`, the HTTP headers
+        as served and no body.
+        """
         with self._lock:
             writer = self._ensure_open()
-            date = _http_date(fetched_at)
+            date = http_date(fetched_at)
             warc_headers = {"WARC-Date": date}
             if ip:
                 warc_headers["WARC-IP-Address"] = ip
@@ -217,14 +263,25 @@ class WarcWriter:
             resp_http = StatusAndHeaders(
                 _status_line(status), _headers(response_headers), protocol=proto
             )
-            response = writer.create_warc_record(
-                url,
-                "response",
-                payload=io.BytesIO(body),
-                length=len(body),
-                http_headers=resp_http,
-                warc_headers_dict=dict(warc_headers),
-            )
+            if refers_to is not None:
+                response = writer.create_revisit_record(
+                    url,
+                    refers_to.payload_digest,
+                    refers_to.uri,
+                    refers_to.date,
+                    http_headers=resp_http,
+                    warc_headers_dict=dict(warc_headers),
+                )
+                response.rec_headers.add_header("WARC-Refers-To", refers_to.record_id)
+            else:
+                response = writer.create_warc_record(
+                    url,
+                    "response",
+                    payload=io.BytesIO(body),
+                    length=len(body),
+                    http_headers=resp_http,
+                    warc_headers_dict=dict(warc_headers),
+                )
             target = url.split("://", 1)[-1]
             path = "/" + target.split("/", 1)[1] if "/" in target else "/"
             req_http = StatusAndHeaders(
@@ -257,6 +314,40 @@ class WarcWriter:
                 payload=io.BytesIO(data),
                 length=len(data),
                 warc_content_type=content_type,
-                warc_headers_dict={"WARC-Date": _http_date(read_at)},
+                warc_headers_dict={"WARC-Date": http_date(read_at)},
             )
             return self._write(record)
+
+    def write_metadata(
+        self, *, uri: str, concurrent_to: str | None, fields: list[tuple[str, str]], at: float
+    ) -> Pointer:
+        """Write a `metadata` record (`application/warc-fields`) about the capture of `uri`.
+
+        Heritrix's form: one `name: value` line per field (`outlink: <url> E <how>` for each
+        requisite of a page), `WARC-Concurrent-To` the page's response record.
+        """
+        block = "".join(f"{name}: {value}\r\n" for name, value in fields).encode("utf-8")
+        headers = {"WARC-Date": http_date(at)}
+        if concurrent_to:
+            headers["WARC-Concurrent-To"] = concurrent_to
+        with self._lock:
+            writer = self._ensure_open()
+            record = writer.create_warc_record(
+                uri,
+                "metadata",
+                payload=io.BytesIO(block),
+                length=len(block),
+                warc_content_type="application/warc-fields",
+                warc_headers_dict=headers,
+            )
+            return self._write(record)
+
+
+@dataclass(frozen=True)
+class Original:
+    """The record a revisit refers to: its id, target URI, WARC-Date and payload digest."""
+
+    record_id: str
+    uri: str
+    date: str
+    payload_digest: str

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from datetime import date
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -28,7 +29,7 @@ from crawler.digests.scan import DigestError, Doc, decode, scan
 from crawler.items import Digest, Link
 from crawler.urls import InvalidURL, canonicalize, url_id
 
-__all__ = ["DigestError", "digest_id", "parse_digest"]
+__all__ = ["DigestError", "digest_id", "digest_id_candidates", "parse_digest"]
 
 _FORMATS = (("hangye", hangye), ("meiri", meiri), ("ribao", ribao))
 _ID_JUNK = re.compile(r"[^\w.-]+")
@@ -38,6 +39,9 @@ _DATES = (
     re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
     re.compile(r"(?<!\d)(\d{4})[-/._](\d{1,2})[-/._](\d{1,2})(?!\d)"),
 )
+#: Bytes of UTF-8 a digest id has at most: its file name, with a suffix (`digest_id_candidates`)
+#: and `.json`, stays well within the 255 bytes a file name may have.
+ID_BYTES = 200
 _COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 
 
@@ -229,5 +233,24 @@ def digest_id(source: str) -> str:
     else:
         name = PurePosixPath(source.replace("\\", "/")).stem if source else ""
     name = _ID_JUNK.sub("-", unicodedata.normalize("NFKC", name).lower())
-    name = _DOTS.sub(".", name).lstrip(".-")[:80].rstrip(".-")
+    name = _DOTS.sub(".", name).lstrip(".-")[:80]
+    while len(name.encode("utf-8", "surrogatepass")) > ID_BYTES:  # 80 汉字 are 240 bytes
+        name = name[:-1]
+    name = name.rstrip(".-")
     return name or hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def digest_id_candidates(source: str, first: str | None = None) -> Iterator[str]:
+    """The ids a digest from `source` may take, in order: `digest_id(source)` (or `first`),
+    then that id with a suffix of 8 hex digits of the source's sha256, then with `-2`, `-3` ...
+
+    The archive takes the first one no other source holds (`Archive.assign_digest_id`): the
+    same file name in two folders, or names alike in their first 80 characters, each keep a
+    digest of their own.
+    """
+    base = first or digest_id(source)
+    yield base
+    tag = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    yield f"{base}-{tag}"
+    for n in range(2, 10_000):
+        yield f"{base}-{tag}-{n}"

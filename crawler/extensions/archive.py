@@ -13,6 +13,7 @@ from typing import Self
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from crawler import config
 from crawler.archive import Archive
 
 
@@ -27,6 +28,7 @@ class ArchiveExtension:
     def from_crawler(cls, crawler: Crawler) -> Self:
         """Open (and if needed recover) the archive; it closes at `engine_stopped`."""
         settings = crawler.settings
+        checked = config.load(settings)
         info = {
             "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
             "user-agent": settings.get("USER_AGENT"),
@@ -38,6 +40,8 @@ class ArchiveExtension:
             max_attempts=settings.getint("MAX_ATTEMPTS_PER_URL"),
             info=info,
             shared=bool(settings.get("REDIS_URL")),
+            recheck_schedule=checked.recheck_schedule,
+            confirm_after=checked.recheck_confirm_after,
         ).open()
         extension = cls(archive)
         crawler.signals.connect(extension.close, signal=signals.engine_stopped)

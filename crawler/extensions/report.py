@@ -41,7 +41,7 @@ from crawler.archive.records import Record
 from crawler.config import Config, Notify
 from crawler.extensions import required
 from crawler.extensions.archive import ArchiveExtension
-from crawler.items import OUTCOMES, FetchOutcome, Role, Status
+from crawler.items import OUTCOMES, FetchOutcome, Observation, Observed, Role, Status
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +150,14 @@ class RunReport:
         return int(self.stats.get_value(key, 0) or 0)
 
     def _fetched(self) -> int:
-        return sum(self._count(keys.outcome(s)) for s in OUTCOMES)
+        """Fetches done so far: first fetches and re-checks."""
+        first = sum(self._count(keys.outcome(s)) for s in OUTCOMES)
+        return first + sum(self._count(keys.recheck(o)) for o in Observed)
 
     def progress(self) -> None:
         """One line: links done of those scheduled, rate, archived and failed so far."""
         done = self._fetched()
-        total = self._count(keys.LINKS_SCHEDULED)
+        total = self._count(keys.LINKS_SCHEDULED) + self._count(keys.RECHECKS_SCHEDULED)
         rate = done / max(time.time() - self.started, 1e-6)
         logger.info(
             "progress: %d/%d links done (%.1f/s), %d archived, %d failed",
@@ -169,6 +171,11 @@ class RunReport:
     # -- what each stored fetch tells ----------------------------------------------------
     def item_scraped(self, item: Any) -> None:
         """Count a stored fetch: unreachable, or an archived article's fields."""
+        if isinstance(item, Observation):  # a re-check
+            if item.outcome == Observed.UNREACHABLE and unreachable(item.reason):
+                self.stats.inc_value(keys.LINKS_UNREACHABLE)
+                self.check_network(final=False)
+            return
         if not isinstance(item, FetchOutcome):
             return
         if item.status == Status.FAILED and unreachable(item.reason):
@@ -220,6 +227,7 @@ class RunReport:
             finish_reason=reason,
             job=os.environ.get("SCRAPY_JOB"),  # Scrapyd's job id
             recovered=self.archive.recovered,
+            damaged=self._damaged(),
             digests={
                 "read": self._count(keys.DIGESTS_READ),
                 "unchanged": self._count(keys.DIGESTS_UNCHANGED),
@@ -255,7 +263,15 @@ class RunReport:
                 "articles": self._count(keys.COVERAGE_ARTICLES),
                 "fields": {f: self._count(keys.coverage(f)) for f in records.COVERAGE_FIELDS},
             },
+            rechecks={name: self._count(keys.recheck(name)) for name in records.RECHECK_COUNTS},
         )
+
+    def _damaged(self) -> list[str]:
+        """The damaged records the archive met ("<file>: why"), counted in the stats."""
+        damaged = list(self.archive.damaged)
+        if damaged:
+            self.stats.set_value(keys.ARCHIVE_DAMAGED, len(damaged))
+        return damaged
 
     def failures(self, report: dict[str, Any], reason: str) -> list[str]:
         """Why the run failed as a whole; [] when it did its job."""
@@ -267,13 +283,12 @@ class RunReport:
         digests = report["digests"]
         if digests["failed"] and not digests["read"] and not digests["unchanged"]:
             failures.append((ExitCode.DIGESTS_UNREADABLE, "no digest could be read"))
-        links = report["links"]
-        fetched = sum(links[s] for s in OUTCOMES)
-        if fetched and links[Status.FAILED] / fetched > self.max_error_rate:
-            rate = (
-                f"{links[Status.FAILED]} of {fetched} fetches failed "
-                f"(MAX_ERROR_RATE={self.max_error_rate})"
-            )
+        links, checks = report["links"], report["rechecks"]
+        # re-checks count as fetches: a re-check run whose network is down fails too
+        fetched = sum(links[s] for s in OUTCOMES) + sum(checks[o] for o in Observed)
+        failed = links[Status.FAILED] + checks["failed"]
+        if fetched and failed / fetched > self.max_error_rate:
+            rate = f"{failed} of {fetched} fetches failed (MAX_ERROR_RATE={self.max_error_rate})"
             if self.network_unreachable():
                 failures.append(
                     (
@@ -419,6 +434,19 @@ class RunReport:
             report["seconds"],
             where,
         )
+        checks = report["rechecks"]
+        if checks["scheduled"]:
+            logger.info(
+                "re-checks: %d of %d due: %d unchanged (%d not modified), %d changed, %d gone, "
+                "%d unreachable",
+                checks["scheduled"],
+                checks["due"],
+                checks[Observed.UNCHANGED],
+                checks["not_modified"],
+                checks[Observed.CHANGED],
+                checks[Observed.GONE],
+                checks[Observed.UNREACHABLE],
+            )
         for failure in failures:
             logger.error("run failed: %s", failure)
         if not notify(self.config.notify, report, path):

@@ -60,12 +60,19 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
-from crawler.extractors.body import guess_metadata, read_container, read_page, recall
+from crawler.extractors.body import (
+    guess_metadata,
+    read_container,
+    read_page,
+    recall,
+    text_element,
+)
 from crawler.extractors.boilerplate import DROP_LINES, strip_boilerplate
 from crawler.extractors.dates import parse_date
 from crawler.extractors.page import Page, absolute, has_class, parseable
 from crawler.extractors.text import guess_language, squash
-from crawler.items import Extracted, Status
+from crawler.items import Extracted, Requisite, Status
+from crawler.requisites import css_references, srcset_best
 
 #: (status, reason) of a page that is not an article.
 State = tuple[Status, str]
@@ -382,7 +389,8 @@ class Extractor:
         )
         images = fields.pop("images", None)
         if images is None:
-            images = self.images(page, body)
+            # the generic path has no container: the element that holds the extracted text
+            images = self.images(page, body if body is not None else text_element(page.tree, text))
         if meta.get("image") and "cover" not in extra:
             extra["cover"] = meta["image"]
         author = squash(fields.get("author")) or None
@@ -399,8 +407,9 @@ class Extractor:
             description=squash(fields.get("description")) or None,
             text=text,
             canonical_url=fields.get("canonical_url"),
-            images=images,
+            images=images[:IMAGES_MAX],
             extra=extra,
+            styles=self.styles(page),
         )
 
     def page_metadata(self, page: Page) -> dict[str, Any]:
@@ -448,21 +457,42 @@ class Extractor:
         return typed[0][1] if typed else None
 
     def images(self, page: Page, body: Any) -> list[str]:
-        """Image URLs of the body in order (lazy-load attributes first), absolute, deduplicated."""
+        """Image URLs of the body in order, absolute, deduplicated: lazy-load attributes first,
+        then `src` (unless a data: placeholder), then the largest `srcset` candidate; data:
+        URIs and inline SVG stay in the page; images in the body's navigation, asides and
+        footers, and 1-pixel trackers, are not the article's."""
         if body is None:
             return []
         seen: dict[str, None] = {}
-        for img in page.xpath(".//img", body):
-            src = (
-                img.get("data-src")
-                or img.get("data-original")
-                or img.get("data-lazy-src")
-                or img.get("src")
-            )
-            url = absolute(src, page.url)
+        for img in body.iter("img"):
+            tracker = img.get("width") in ("0", "1") or img.get("height") in ("0", "1")
+            if tracker or _chrome(img, body):
+                continue
+            url = absolute(image_source(img), page.url)
             if url:
                 seen.setdefault(url, None)
         return list(seen)
+
+    def styles(self, page: Page) -> list[str]:
+        """Stylesheets the page links (`<link rel=stylesheet>`, preloaded styles and fonts) and
+        what its `<style>` blocks import and load as fonts, absolute, in order."""
+        tree = page.tree
+        if tree is None:
+            return []
+        found: dict[str, None] = {}
+        for link in tree.iter("link"):
+            rel = (link.get("rel") or "").lower().split()
+            wanted = ("stylesheet" in rel and "alternate" not in rel) or (
+                "preload" in rel and (link.get("as") or "").lower() in ("style", "font")
+            )
+            url = absolute(link.get("href"), page.url) if wanted else None
+            if url and url.startswith(("http://", "https://")):
+                found.setdefault(url, None)
+        for style in tree.iter("style"):
+            imports, loads = css_references(style.text or "", page.url)
+            for url in imports + [u for u, kind in loads if kind == Requisite.FONT]:
+                found.setdefault(url, None)
+        return list(found)[:STYLES_MAX]
 
     def extract_json(self, url: str, text: str, media_type: str | None) -> Extracted:
         """A JSON body (an API response): kept as it is; a site read through its API reads it."""
@@ -492,6 +522,52 @@ class Extractor:
             text=content,
             extra={"content_type": "application/xml"},
         )
+
+
+#: At most this many image URLs are kept per article (a page of thousands stays bounded).
+IMAGES_MAX = 1000
+#: At most this many stylesheet and font URLs are read from a page.
+STYLES_MAX = 100
+#: Lazy-load attributes that hold an image's real URL, in the order they are trusted.
+LAZY_SOURCES = (
+    "data-src",
+    "data-original",
+    "data-lazy-src",
+    "data-actualsrc",
+    "data-original-src",
+    "data-lazyload",
+    "data-url",
+    "data-echo",
+    "data-hi-res-src",
+)
+_CHROME_TAGS = frozenset({"nav", "aside", "footer", "header", "form", "button"})
+
+
+def image_source(img: Any) -> str | None:
+    """The URL an `<img>` shows once its page's scripts have run: a lazy-load attribute, else
+    its `src` (a data: placeholder is skipped), else the largest `srcset` candidate."""
+    for name in LAZY_SOURCES:
+        value = (img.get(name) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    src = (img.get("src") or "").strip()
+    if src and not src.startswith("data:"):
+        return src
+    for name in ("data-srcset", "srcset", "data-lazy-srcset"):
+        best = srcset_best(img.get(name) or "")
+        if best:
+            return best
+    return None
+
+
+def _chrome(node: Any, body: Any) -> bool:
+    """Whether a node of the body sits in its navigation, an aside, a footer or a form."""
+    for ancestor in node.iterancestors():
+        if ancestor is body:
+            return False
+        if ancestor.tag in _CHROME_TAGS:
+            return True
+    return False
 
 
 def ld_author(item: dict[str, Any]) -> str | None:

@@ -208,3 +208,39 @@ def prune_nodes(root: Any, xpaths: tuple[str, ...]) -> None:
             if not isinstance(node, lxml.html.HtmlElement) or node.getparent() is None:
                 continue
             node.drop_tree()  # keeps the text that follows the node
+
+
+#: Block elements whose text stands for a paragraph of the body when finding its element.
+_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "blockquote", "pre", "td", "figcaption", "dd")
+#: Share of the body's paragraphs the element holding the body must contain.
+BODY_SHARE = 0.8
+
+
+def text_element(tree: Any, text: str) -> Any:
+    """The element of the page that holds the extracted `text`: the deepest one containing
+    BODY_SHARE of the page's paragraphs whose words are in the text (None when none are).
+
+    What the generic path's images are read from: trafilatura keeps the text, not where it
+    found it, and a stray paragraph (a caption in the footer) must not widen the element to
+    the whole page.
+    """
+    flat = re.sub(r"\s+", "", text)
+    if tree is None or len(flat) < 20:
+        return None
+    hits: list[Any] = []
+    for node in tree.iter(*_BLOCKS):
+        own = re.sub(r"\s+", "", node.text_content())
+        if len(own) >= 15 and own[:200] in flat:
+            hits.append(node)
+    if not hits:
+        return None
+    counts: dict[Any, int] = {}
+    depth: dict[Any, int] = {}
+    for node in hits:
+        chain = [node, *node.iterancestors()]
+        for level, ancestor in enumerate(reversed(chain)):
+            counts[ancestor] = counts.get(ancestor, 0) + 1
+            depth[ancestor] = level
+    need = BODY_SHARE * len(hits)
+    held = [node for node, count in counts.items() if count >= need]
+    return max(held, key=lambda node: depth[node]) if held else None

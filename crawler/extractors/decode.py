@@ -15,6 +15,8 @@ from w3lib.encoding import html_body_declared_encoding, html_to_unicode, resolve
 
 #: Bytes of HTML we read at most; the rest of a bigger page is cut (and flagged in extra).
 MAX_HTML_BYTES = 10_000_000
+#: Bytes of a text, JSON or XML body we decode at most (the rest is left out).
+MAX_TEXT_BYTES = MAX_HTML_BYTES
 
 #: Share of U+FFFD in a decoded page above which it is called undecodable.
 UNDECODABLE_RATIO = 0.2
@@ -189,5 +191,5 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
 
 
 def decode_text(body: bytes, content_type: str | None = None) -> str:
-    """Text of a non-HTML textual body (JSON, plain text, XML)."""
-    return html_to_unicode(content_type, body, auto_detect_fun=detect_encoding)[1]
+    """Text of a non-HTML textual body (JSON, plain text, XML), of its first MAX_TEXT_BYTES."""
+    return html_to_unicode(content_type, body[:MAX_TEXT_BYTES], auto_detect_fun=detect_encoding)[1]

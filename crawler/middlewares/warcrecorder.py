@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 RECORDED = ("link_id", "attachment_of")
 #: request.meta key of the list of each hop's response-record pointer.
 HOPS = "warc_hops"
+#: request.meta key of what the last hop's record holds: (payload digest, WARC-Date, the
+#: record a revisit refers to or None); set for attachments (requisites), which are deduped.
+WRITTEN = "warc_written"
 
 
 class ArchiveWriteFailed(Described):
@@ -66,7 +69,9 @@ class WarcRecorderMiddleware:
 
     def _write(self, request: Request, response: Response) -> Pointer:
         ip = getattr(response, "ip_address", None)
-        return self.archive.warc.write_exchange(
+        dedupe = "attachment_of" in request.meta  # a requisite: a repeated payload is a revisit
+        written = self.archive.write_exchange(
+            dedupe=dedupe,
             url=response.url,
             method=request.method,
             request_headers=_pairs(request.headers),
@@ -78,6 +83,9 @@ class WarcRecorderMiddleware:
             fetched_at=time.time(),
             ip=str(ip) if ip else None,
         )
+        if dedupe:
+            request.meta[WRITTEN] = (written.payload_digest, written.date, written.revisit_of)
+        return written.pointer
 
 
 def last_hop(meta: dict[str, Any]) -> Pointer | None:

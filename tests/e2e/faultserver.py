@@ -33,6 +33,14 @@ Routes (the last path segment is free, so that many links can share one behaviou
 ``/busy-after/<form>/<n>/<slug>``      the same with 503
 ``/unavailable/<n>/<slug>``            503 without Retry-After n times, then 200
 ``/switch/<slug>``                     what ``modes[slug]`` says: ok, 500, reset, never, 404
+``/links/<n>/<slug>``                  an article page holding n links
+``/flat/<kb>/<slug>``                  kb KB of flat ``<p>`` paragraphs
+``/nested/<kb>/<slug>``                kb KB of ``<div>`` tags nested in one another
+``/inflate/<mb>/<slug>``               Content-Encoding gzip: a few KB inflating to mb MiB of HTML
+``/gzip2/<mb>/<slug>``                 Content-Encoding ``gzip, gzip``: a bomb inside a bomb
+``/location/<where>/<slug>``           302 to `LOCATIONS[where]` (file:, gopher:, none ...)
+``/raw-status/<line>/<slug>``          the status line ``HTTP/1.1 <line>`` as given (``%20``: space)
+``/retry-value/<value>/<slug>``        503 with ``Retry-After: <value>`` (percent-decoded), always
 =====================================  ===========================================================
 """
 
@@ -49,6 +57,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from functools import cache
 from typing import Any
+from urllib.parse import unquote
 
 from tests.conftest import article_html, sentences
 
@@ -158,6 +167,29 @@ def gzip_bomb(inflated: int = 256 * 1024 * 1024) -> bytes:
     chunk = bytes(1024 * 1024)
     parts = [out.compress(chunk) for _ in range(inflated // len(chunk))]
     return b"".join([*parts, out.flush()])
+
+
+#: Where `/location/<where>/` redirects to (None: a 302 without a Location header).
+LOCATIONS: dict[str, str | None] = {
+    "file": "file:///etc/passwd",
+    "gopher": "gopher://127.0.0.1:70/1",
+    "ftp": "ftp://127.0.0.1/pub/x",
+    "data": "data:text/html,<p>x</p>",
+    "javascript": "javascript:alert(1)",
+    "none": None,
+    "empty": "",
+}
+
+
+@cache
+def inflating(mb: int, layers: int = 1) -> bytes:
+    """HTML paragraphs of `mb` MiB, gzip-compressed `layers` times (a few KB per layer)."""
+    chunk = b"<p>" + "膨胀".encode() * 40 + b"</p>\n"
+    html = b"<html><body>" + chunk * (mb * 1024 * 1024 // len(chunk)) + b"</body></html>"
+    for _ in range(layers):
+        out = zlib.compressobj(9, zlib.DEFLATED, 31)
+        html = out.compress(html) + out.flush()
+    return html
 
 
 @dataclass
@@ -406,6 +438,45 @@ class FaultServer:
 
     def _r_status(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
         self._send(conn, int(args[0]), b"<html><body>status page</body></html>", "text/html")
+
+    def _r_links(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
+        links = "".join(f'<a href="/l/{i}">链接{i}</a> ' for i in range(int(args[0])))
+        body = f"<html><body><article><h1>链接页</h1><p>{links}</p></article></body></html>"
+        self._send(conn, 200, body.encode(), "text/html; charset=utf-8")
+
+    def _r_flat(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
+        paragraph = "<p>平铺的段落</p>".encode()
+        body = paragraph * (int(args[0]) * 1024 // len(paragraph))
+        self._send(conn, 200, b"<html><body>" + body + b"</body></html>", "text/html")
+
+    def _r_nested(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
+        body = b"<div>" * (int(args[0]) * 1024 // 5)
+        self._send(conn, 200, b"<html><body>" + body + b"x</body></html>", "text/html")
+
+    def _r_inflate(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
+        body = inflating(int(args[0]))
+        self._send(conn, 200, body, "text/html; charset=utf-8", {"Content-Encoding": "gzip"})
+
+    def _r_gzip2(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
+        body = inflating(int(args[0]), layers=2)
+        self._send(conn, 200, body, "text/html", {"Content-Encoding": "gzip, gzip"})
+
+    def _r_location(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
+        where = LOCATIONS[args[0]]
+        self._send(conn, 302, b"", None, {} if where is None else {"Location": where})
+
+    def _r_raw_status(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
+        line = unquote(args[0])
+        body = b"<html><body>odd status</body></html>"
+        conn.sendall(
+            f"HTTP/1.1 {line}\r\nConnection: close\r\nContent-Type: text/html\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode("latin-1")
+            + body
+        )
+
+    def _r_retry_value(self, conn: socket.socket, args: list[str], count: int, path: str) -> None:
+        value = unquote(args[0], encoding="latin-1")  # any byte, as a hostile server sends it
+        self._send(conn, 503, b"busy", "text/plain", {"Retry-After": value})
 
     def _r_retry_after(
         self, conn: socket.socket, args: list[str], count: int, path: str, code: int = 429

@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from crawler.archive import layout, originals
+from crawler.archive.reader import read_quietly
 from crawler.archive.search import MAX_QUERY, SearchError, SearchIndex
 from crawler.archive.web import original, views
 from crawler.items import Status
@@ -141,7 +142,7 @@ def create_app(root: Path, *, pywb: str | None = None, refresh: bool = True) -> 
 
     @app.get("/original/<hex:article_id>")
     def stored_original(article_id: str) -> Response:
-        record = views.read(layout.article_path(root, article_id))
+        record = read_quietly(layout.article_path(root, article_id))
         if record is None:
             abort(404, f"No article {article_id} in this archive.")
         banner = render_template("banner.html", article=record)
@@ -153,7 +154,7 @@ def create_app(root: Path, *, pywb: str | None = None, refresh: bool = True) -> 
 
     @app.get("/original/<hex:article_id>/res")
     def stored_resource(article_id: str) -> Response:
-        record = views.read(layout.article_path(root, article_id))
+        record = read_quietly(layout.article_path(root, article_id))
         url = request.args.get("url", "")
         if record is None or not url:
             abort(404, "No such stored image or stylesheet.")
@@ -171,16 +172,17 @@ def create_app(root: Path, *, pywb: str | None = None, refresh: bool = True) -> 
     @app.get("/link/<hex:link_id>/original")
     def link_original(link_id: str) -> Response:
         """What the site served for a link (a gone or blocked page kept as evidence)."""
-        record = views.read(layout.link_path(root, link_id))
+        record = read_quietly(layout.link_path(root, link_id))
         pointer = (record or {}).get("original")
-        if not isinstance(pointer, dict):
+        if record is None or not isinstance(pointer, dict):
             abort(404, "No response is stored for this link.")
+        fetch = record.get("fetch") or {}
         stand_in = {
-            "id": record.get("article") or link_id,  # type: ignore[union-attr]
-            "url": record.get("canonical_url"),  # type: ignore[union-attr]
-            "final_url": ((record or {}).get("fetch") or {}).get("final_url"),
+            "id": record.get("article") or link_id,
+            "url": record.get("canonical_url"),
+            "final_url": fetch.get("final_url"),
             "original": pointer,
-            "fetched_at": ((record or {}).get("fetch") or {}).get("fetched_at"),
+            "fetched_at": fetch.get("fetched_at"),
             "attachments": {},
         }
         banner = render_template("banner.html", article=stand_in)

@@ -15,8 +15,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from crawler.archive import atomic, layout, records
+from crawler.archive import layout, records
 from crawler.archive.check import Checker, EntryCheck
+from crawler.archive.reader import read_quietly
 from crawler.items import Check, Status
 
 #: Badge words and their meaning, for the page's legend.
@@ -32,14 +33,6 @@ BADGES = {
     Status.MISSING: "missing: the link record is missing from the archive",
 }
 _PARAGRAPH = re.compile(r"\n+")
-
-
-def read(path: Path) -> dict[str, Any] | None:
-    """A record, or None when it is not there or cannot be read right now."""
-    try:
-        return atomic.read_json(path)
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass
@@ -135,7 +128,7 @@ def digest_list(index: Any, page: int, per_page: int = 100) -> dict[str, Any]:
 
 def digest_page(root: Path, digest_id: str) -> dict[str, Any] | None:
     """A digest's entries: each with its summary checked and its sources beside it."""
-    record = read(layout.digest_path(root, digest_id))
+    record = read_quietly(layout.digest_path(root, digest_id))
     if record is None:
         return None
     checker = Checker(root)
@@ -147,9 +140,9 @@ def digest_page(root: Path, digest_id: str) -> dict[str, Any] | None:
         sources = []
         for k, cited in enumerate(entry.get("links", [])):
             link_id = cited.get("link_id")
-            link = read(layout.link_path(root, link_id)) if link_id else None
+            link = read_quietly(layout.link_path(root, link_id)) if link_id else None
             article_id = link.get("article") if link else None
-            article = read(layout.article_path(root, article_id)) if article_id else None
+            article = read_quietly(layout.article_path(root, article_id)) if article_id else None
             src = result.sources[k] if result is not None and k < len(result.sources) else None
             text = src.source.text if src is not None and src.source is not None else ""
             sources.append(
@@ -199,9 +192,13 @@ def citing(root: Path, link_ids: list[str]) -> list[dict[str, Any]]:
     """Every digest entry citing any of the links: digest, date, entry, title, role."""
     rows = []
     for link_id in link_ids:
-        link = read(layout.link_path(root, link_id))
+        link = read_quietly(layout.link_path(root, link_id))
         for cite in (link or {}).get("cited_by", []):
-            digest = read(layout.digest_path(root, cite["digest"])) if cite.get("digest") else None
+            digest = (
+                read_quietly(layout.digest_path(root, cite["digest"]))
+                if cite.get("digest")
+                else None
+            )
             entry = next(
                 (
                     e
@@ -224,12 +221,12 @@ def citing(root: Path, link_ids: list[str]) -> list[dict[str, Any]]:
 
 def article_page(root: Path, article_id: str) -> dict[str, Any] | None:
     """An article: its metadata, text, every entry that cited it, its links' badges."""
-    article = read(layout.article_path(root, article_id))
+    article = read_quietly(layout.article_path(root, article_id))
     if article is None:
         return None
     links = []
     for link_id in article.get("links", []):
-        link = read(layout.link_path(root, link_id))
+        link = read_quietly(layout.link_path(root, link_id))
         links.append({"id": link_id, "link": link, "badge": badge(link)})
     text = str(article.get("text") or "")
     return {
@@ -248,7 +245,7 @@ def article_page(root: Path, article_id: str) -> dict[str, Any] | None:
 
 def link_page(root: Path, link_id: str) -> dict[str, Any] | None:
     """A link: its status and reason, what was served, every entry that cited it."""
-    link = read(layout.link_path(root, link_id))
+    link = read_quietly(layout.link_path(root, link_id))
     if link is None:
         return None
     article_id = link.get("article")
@@ -256,7 +253,7 @@ def link_page(root: Path, link_id: str) -> dict[str, Any] | None:
         "link": link,
         "badge": badge(link),
         "article_id": article_id
-        if article_id and read(layout.article_path(root, article_id))
+        if article_id and read_quietly(layout.article_path(root, article_id))
         else None,
         "citing": citing(root, [link_id]),
         "observations": [o for o in link.get("observations") or [] if isinstance(o, dict)],
@@ -273,7 +270,7 @@ def runs_page(root: Path, limit: int = 60) -> dict[str, Any]:
     sites: dict[str, dict[str, dict[str, int]]] = {}
     nights: list[str] = []
     for name in names:
-        report = read(folder / name)
+        report = read_quietly(folder / name)
         if not isinstance(report, dict):
             continue
         night = str(report.get("started") or "")[:10] or "?"
