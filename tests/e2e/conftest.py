@@ -15,6 +15,7 @@ def reader_site(make_httpserver: Any, tmp_path_factory: pytest.TempPathFactory) 
     """A crawled archive for the reader (tests.e2e.readersite); read-only for the tests that
     share it (they may add the derived search index, nothing else)."""
     root: Path = tmp_path_factory.mktemp("reader")
+    make_httpserver.clear()  # `httpserver` clears at set-up only: an earlier test's handlers
     try:
         return readersite.build(make_httpserver, root)
     finally:
