@@ -242,6 +242,46 @@ def test_walls_and_script_shells_are_blocked_not_archived(body: str, head: str, 
     assert words in (result.reason or "")
 
 
+@pytest.mark.parametrize(
+    ("head", "body", "what"),
+    [
+        (
+            "<title>x</title>",
+            "<script src='/cdn-cgi/challenge-platform/h/b'></script>",
+            "Cloudflare",
+        ),
+        ("<title>Attention Required! | Cloudflare</title>", "<p>x</p>", "Cloudflare"),
+        ("<title>  DataDome</title>", "<p>x</p>", "DataDome"),
+        ("<title>x</title>", "<div id='px-captcha'></div>", "PerimeterX"),
+        ("<title>Access to this page has been denied</title>", "<p>x</p>", "PerimeterX"),
+        ("<title>x</title>", "<script>window.gokuProps = {};</script>", "AWS WAF"),
+        (
+            "<title>Access Denied</title>",
+            "<p>You don't have permission.</p><p>Reference&#32;&#35;18.1a2b3c</p>",
+            "Akamai",
+        ),
+        ("<title>x</title>", "<img src='https://errors.edgesuite.net/x.png'>", "Akamai"),
+        ("<title>滑动验证页面</title>", "<div id='nc_1_wrapper'></div>", "captcha page"),
+        (
+            "<title>x</title>",
+            "<script src='https://turing.captcha.qcloud.com/TCaptcha.js'>",
+            "captcha",
+        ),
+    ],
+)
+def test_each_bot_wall_is_told_by_its_marker_or_its_title(head: str, body: str, what: str) -> None:
+    result = extract(URL, page(body, head), "text/html")
+    assert result.status == Status.BLOCKED
+    assert f"bot wall ({what}" in (result.reason or "")
+
+
+def test_a_title_that_only_names_a_wall_later_is_no_wall() -> None:
+    """Titles are matched where they start ("<title>Just a moment..." is Cloudflare's)."""
+    head = "<title>Why sites say Just a moment... before you read</title>"
+    body = f"<article><h1>Walls</h1>{paragraphs(6, 'Access Denied')}</article>"
+    assert extract(URL, page(body, head), "text/html").status == Status.ARCHIVED
+
+
 def test_an_article_that_mentions_javascript_is_not_a_shell() -> None:
     prose = paragraphs(6, "you need to enable JavaScript")
     body = f"<article><h1>Enable JavaScript?</h1>{prose}</article>"

@@ -55,6 +55,7 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
+from dataclasses import dataclass
 from datetime import timezone
 from typing import Any, ClassVar
 
@@ -90,38 +91,56 @@ _BLOCKED = re.compile(
 )
 
 
-#: Bot walls and challenge pages, told by their markup (any site): (needle regex, what it is).
-BOT_WALLS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), what)
-    for pattern, what in (
-        (
-            r"_cf_chl_opt|/cdn-cgi/challenge-platform/|cf-browser-verification|"
-            r"<title>\s*(?:Just a moment\.\.\.|Attention Required! \| Cloudflare)",
-            "Cloudflare challenge",
-        ),
-        (r"captcha-delivery\.com|<title>\s*DataDome", "DataDome challenge"),
-        (
-            r"_pxCaptcha|px-captcha|perimeterx\.net/|"
-            r"<title>\s*Access to this page has been denied",
-            "PerimeterX challenge",
-        ),
-        (r"awswaf\.com|window\.gokuProps|AwsWafIntegration", "AWS WAF challenge"),
-        (
-            r"<title>\s*Access Denied\s*</title>[\s\S]{0,2000}Reference&#32;&#35;|"
-            r"errors\.edgesuite\.net",
-            "Akamai denial",
-        ),
-        (
-            r"<title>\s*(?:滑动验证页面|安全验证|验证码|人机验证)|nc_1_wrapper|TencentCaptcha|"
-            r"turing\.captcha\.qcloud\.com",
-            "captcha page",
-        ),
-    )
+@dataclass(frozen=True)
+class BotWall:
+    """One kind of bot wall: literal markers anywhere in the markup, or a page title."""
+
+    what: str
+    markers: tuple[str, ...] = ()
+    title: re.Pattern[str] | None = None  # matched where the markup has "<title>"
+
+    def seen(self, html: str, titles: list[int]) -> bool:
+        """Whether the page (`html`, with `titles` the offsets of its "<title>") is this wall."""
+        if any(marker in html for marker in self.markers):
+            return True
+        return self.title is not None and any(self.title.match(html, at) for at in titles)
+
+
+def _title(pattern: str) -> re.Pattern[str]:
+    return re.compile(r"<title>\s*(?:" + pattern + ")")
+
+
+#: Bot walls and challenge pages, told by their markup (any site): literal markers are looked
+#: for as such (no regex walks a whole page), titles only where the page has a <title>.
+BOT_WALLS: tuple[BotWall, ...] = (
+    BotWall(
+        "Cloudflare challenge",
+        ("_cf_chl_opt", "/cdn-cgi/challenge-platform/", "cf-browser-verification"),
+        _title(r"Just a moment\.\.\.|Attention Required! \| Cloudflare"),
+    ),
+    BotWall("DataDome challenge", ("captcha-delivery.com",), _title("DataDome")),
+    BotWall(
+        "PerimeterX challenge",
+        ("_pxCaptcha", "px-captcha", "perimeterx.net/"),
+        _title("Access to this page has been denied"),
+    ),
+    BotWall("AWS WAF challenge", ("awswaf.com", "window.gokuProps", "AwsWafIntegration")),
+    BotWall(
+        "Akamai denial",
+        ("errors.edgesuite.net",),
+        _title(r"Access Denied\s*</title>[\s\S]{0,2000}Reference&#32;&#35;"),
+    ),
+    BotWall(
+        "captcha page",
+        ("nc_1_wrapper", "TencentCaptcha", "turing.captcha.qcloud.com"),
+        _title("滑动验证页面|安全验证|验证码|人机验证"),
+    ),
 )
 
 #: Pages at least this long are not checked for bot walls before extraction (challenge pages
 #: are small; a long page that is one is still told by its short text afterwards).
 WALL_BELOW = 300_000
+_TITLE_TAG = re.compile("<title>")
 
 #: Script-only pages: an app shell whose content needs its scripts (an empty mount point, or a
 #: notice that JavaScript is needed).
@@ -219,11 +238,13 @@ class Extractor:
 
     def bot_wall(self, page: Page) -> State | None:
         """A bot wall or challenge page, told by its markup."""
-        for pattern, what in BOT_WALLS:
-            if pattern.search(page.html):
+        html = page.html
+        titles = [m.start() for m in _TITLE_TAG.finditer(html)]
+        for wall in BOT_WALLS:
+            if wall.seen(html, titles):
                 title = page.first("//title") or ""
                 said = f": {title}" if title and len(title) <= 60 else ""
-                return Status.BLOCKED, f"{self.name}: bot wall ({what}{said})"
+                return Status.BLOCKED, f"{self.name}: bot wall ({wall.what}{said})"
         return None
 
     def wall(self, page: Page) -> State | None:
