@@ -173,6 +173,16 @@ def settle(item: FetchOutcome) -> tuple[Status, str | None]:
     return status, item.reason or (ex.reason if ex else None)
 
 
+#: Request meta naming the setting behind its `download_maxsize` (a requisite's
+#: REQUISITE_MAXSIZE or its page's REQUISITES_MAX_BYTES); DOWNLOAD_MAXSIZE when absent.
+MAXSIZE_SETTING = "maxsize_setting"
+
+
+def maxsize_setting(meta: dict[str, Any]) -> str:
+    """The setting that limits a request's body size, for its reason."""
+    return str(meta.get(MAXSIZE_SETTING) or "DOWNLOAD_MAXSIZE")
+
+
 def _describe(exc: BaseException, meta: dict[str, Any]) -> tuple[Status, str]:
     name = type(exc).__name__
     if isinstance(exc, Described):
@@ -182,9 +192,8 @@ def _describe(exc: BaseException, meta: dict[str, Any]) -> tuple[Status, str]:
     if isinstance(exc, IgnoreRequest):
         cause = exc.__cause__
         if _Inflated is not None and isinstance(cause, _Inflated):
-            return Status.SKIPPED, (
-                f"too large: over DOWNLOAD_MAXSIZE ({cause.max_size} bytes) once decompressed"
-            )
+            limit = f"{maxsize_setting(meta)} ({cause.max_size} bytes)"
+            return Status.SKIPPED, f"too large: over {limit} once decompressed"
         text = str(exc) or name
         if text == _MAX_REDIRECTS:
             return Status.FAILED, "too many redirects"

@@ -50,7 +50,7 @@ from crawler.extensions import required
 from crawler.extensions.archive import ArchiveExtension
 from crawler.items import FINAL, AttachmentOutcome, Dedupe, FetchOutcome, Requisite, Status
 from crawler.middlewares.warcrecorder import WRITTEN, last_hop
-from crawler.outcomes import describe_exception, status_for_http
+from crawler.outcomes import MAXSIZE_SETTING, describe_exception, status_for_http
 
 logger = logging.getLogger(__name__)
 
@@ -389,6 +389,8 @@ class RequisitesPipeline:
         }
         if limit > 0:
             meta["download_maxsize"] = limit
+            whole = limit >= self.limits.each_bytes  # else the bytes the page's budget had left
+            meta[MAXSIZE_SETTING] = "REQUISITE_MAXSIZE" if whole else "REQUISITES_MAX_BYTES"
         headers = {"Accept": ACCEPT[kind]}
         if page.referer:
             headers["Referer"] = via or page.referer  # a stylesheet's fonts name the sheet
@@ -403,9 +405,7 @@ class RequisitesPipeline:
             response = await engine.download_async(request)
         except Exception as exc:
             meta = request.meta  # what the middlewares noted (Request copies the dict given)
-            status, reason = describe_exception(exc, meta)
-            if status == Status.SKIPPED and 0 < limit < self.limits.each_bytes:
-                reason = f"over REQUISITES_MAX_BYTES ({limit} bytes were left for it): {reason}"
+            status, reason = describe_exception(exc, meta)  # names the limit's setting
             outcome = AttachmentOutcome(
                 page.article_id, url, status, reason, original=last_hop(meta), kind=kind, via=via
             )

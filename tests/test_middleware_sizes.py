@@ -118,6 +118,15 @@ def test_a_requests_own_download_maxsize_is_the_limit(
     assert request.meta[TOO_LARGE] == "over DOWNLOAD_MAXSIZE (50 bytes), stopped after 60 bytes"
 
 
+def test_the_limit_is_named_by_the_setting_behind_it(mw: SizesMiddleware, crawler: Crawler) -> None:
+    from crawler.outcomes import MAXSIZE_SETTING
+
+    request = Request(URL, meta={"download_maxsize": 50, MAXSIZE_SETTING: "REQUISITE_MAXSIZE"})
+    headers_came(crawler, request, 80)
+    mw.process_exception(request, DownloadCancelledError("cancelled"))
+    assert request.meta[TOO_LARGE] == "Content-Length 80 bytes is over REQUISITE_MAXSIZE (50 bytes)"
+
+
 def test_a_cancellation_under_the_limit_is_not_named(mw: SizesMiddleware, crawler: Crawler) -> None:
     request = Request(URL)
     headers_came(crawler, request, 500)

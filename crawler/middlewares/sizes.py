@@ -19,6 +19,7 @@ from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 
 from crawler import stats
+from crawler.outcomes import maxsize_setting
 
 #: request.meta keys this middleware keeps per download.
 EXPECTED = "sources_expected_bytes"
@@ -56,16 +57,17 @@ class SizesMiddleware:
             request.meta.pop(key, None)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        """Name a download that Scrapy cancelled for DOWNLOAD_MAXSIZE."""
+        """Name a download that Scrapy cancelled for its size, by the setting behind the limit."""
         if not isinstance(exception, DownloadCancelledError):
             return
         limit = request.meta.get("download_maxsize", self.maxsize)
         expected = request.meta.get(EXPECTED, -1)
         received = request.meta.get(RECEIVED, 0)
+        name = maxsize_setting(request.meta)
         if limit and expected > limit:
-            why = f"Content-Length {expected} bytes is over DOWNLOAD_MAXSIZE ({limit} bytes)"
+            why = f"Content-Length {expected} bytes is over {name} ({limit} bytes)"
         elif limit and received > limit:
-            why = f"over DOWNLOAD_MAXSIZE ({limit} bytes), stopped after {received} bytes"
+            why = f"over {name} ({limit} bytes), stopped after {received} bytes"
         else:
             return
         request.meta[TOO_LARGE] = why

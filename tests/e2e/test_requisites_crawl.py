@@ -254,12 +254,12 @@ HOSTILE: dict[str, tuple[str, str, str]] = {
     "image-that-never-ends": (
         '<p><img src="/bad/endless.png"></p>',
         "skipped",
-        "too large: over DOWNLOAD_MAXSIZE (1048576 bytes), stopped after",
+        "too large: over REQUISITE_MAXSIZE (1048576 bytes), stopped after",
     ),
     "2gb-stylesheet": (
         '<link rel="stylesheet" href="/bad/huge.css">',
         "skipped",
-        "too large: Content-Length 2147483648 bytes is over DOWNLOAD_MAXSIZE (1048576 bytes)",
+        "too large: Content-Length 2147483648 bytes is over REQUISITE_MAXSIZE (1048576 bytes)",
     ),
     "private-address": (
         '<p><img src="http://10.20.30.40/private.png"></p>',
@@ -269,7 +269,7 @@ HOSTILE: dict[str, tuple[str, str, str]] = {
     "gzip-bomb-png": (
         '<p><img src="/bad/bomb.png"></p>',
         "skipped",
-        "too large: over DOWNLOAD_MAXSIZE (1048576 bytes) once decompressed",
+        "too large: over REQUISITE_MAXSIZE (1048576 bytes) once decompressed",
     ),
     "pixel-bomb-png": (
         '<p><img src="/bad/pixels.png"></p>',
