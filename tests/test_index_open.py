@@ -112,3 +112,27 @@ def test_the_set_up_waits_for_the_process_setting_the_index_up(tmp_path: Path) -
     opener.join(30)
     assert len(opened) == 1
     opened[0].close()
+
+
+def test_an_articles_links_are_found_through_an_index_not_a_walk_of_every_link(
+    tmp_path: Path,
+) -> None:
+    """Storing each new article asks which links lead to it: a scan of `links` made building an
+    archive of 100,000 articles quadratic (caught by bench/bigarchive.py); an older index gets
+    the index on opening."""
+    path = tmp_path / "index.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE links(id TEXT PRIMARY KEY, canonical_url TEXT NOT NULL, status TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL, article TEXT);"
+    )
+    old.close()
+    opened = Index(path)
+    try:
+        plan = [
+            row[3]
+            for row in opened.db.execute(f"EXPLAIN QUERY PLAN {index.LINKS_OF_ARTICLE}", ("a",))
+        ]
+        assert any("INDEX links_article" in step for step in plan), plan
+    finally:
+        opened.close()

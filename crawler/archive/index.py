@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS links(
     id TEXT PRIMARY KEY, canonical_url TEXT NOT NULL, status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL, article TEXT);
 CREATE INDEX IF NOT EXISTS links_status ON links(status);
+CREATE INDEX IF NOT EXISTS links_article ON links(article);
 CREATE TABLE IF NOT EXISTS digest_stats(
     source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS aliases(url TEXT PRIMARY KEY, link_id TEXT NOT NULL);
@@ -57,6 +58,8 @@ CREATE TABLE IF NOT EXISTS checks(
     link_id TEXT PRIMARY KEY, next_check REAL NOT NULL, every REAL NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS checks_due ON checks(next_check);
 """
+#: The links that lead to an article (through `links_article`: it is asked for every article).
+LINKS_OF_ARTICLE = "SELECT id FROM links WHERE article=? ORDER BY id"
 #: `meta` key set once the index has its re-check times.
 CHECKS_KEY = "checks"
 #: How late a due re-check is, in intervals of its own schedule (parameter: now). When more are
@@ -248,7 +251,7 @@ class Index:
 
     def links_of_article(self, article_id: str) -> list[str]:
         """Ids of the links whose fetch ended in this article."""
-        rows = self.db.execute("SELECT id FROM links WHERE article=? ORDER BY id", (article_id,))
+        rows = self.db.execute(LINKS_OF_ARTICLE, (article_id,))
         return [str(link_id) for (link_id,) in rows]
 
     # -- links ---------------------------------------------------------------------------
