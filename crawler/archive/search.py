@@ -308,15 +308,9 @@ class SearchIndex:
     # -- keeping it up to date ---------------------------------------------------------
     def rebuild(self) -> dict[str, int]:
         """Build the index anew from the files alone (what `reindex` does)."""
-        with self._writer(wait=True), self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                self._clear(db)
-                counts = self._update(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._writer(wait=True), self._db() as db, _transaction(db):
+            self._clear(db)
+            counts = self._update(db)
         self.last_refresh = time.time()
         return counts
 
@@ -329,14 +323,8 @@ class SearchIndex:
         with self._writer(wait=wait) as mine:
             if not mine:
                 return None
-            with self._db() as db:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    counts = self._update(db)
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
+            with self._db() as db, _transaction(db):
+                counts = self._update(db)
         self.last_refresh = time.time()
         return counts
 
@@ -851,3 +839,15 @@ def snippet(texts: list[str], terms: Iterable[str], width: int = SNIPPET) -> lis
 def dumps(hit: Hit) -> str:
     """One JSON line of `search --json`."""
     return json.dumps(hit.as_dict(), ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once (BEGIN IMMEDIATE); rolled back on any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
