@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from crawler.archive import Archive, layout
-from crawler.archive.search import MAX_QUERY, Query, SearchError, SearchIndex, split_cjk
+from crawler.archive import Archive, layout, search
+from crawler.archive.search import MAX_QUERY, Query, SearchError, SearchIndex, cjk_bigrams
 from crawler.archive.summaries import entry_summaries, summaries
 from crawler.digests import parse_digest
 from crawler.items import Status
@@ -108,6 +108,10 @@ def test_one_and_two_character_terms_use_the_short_index(archive: Any) -> None:
     index.refresh()
     assert set(_titles(index, "北京")) == {"量子位：国产大模型又一个"}  # only in its text
     assert _titles(index, "京北") == []  # a phrase, not two characters anywhere
+    assert set(_titles(index, "京")) == {"量子位：国产大模型又一个"}  # the end of a run
+    assert set(_titles(index, "自")) == {"量子位：国产大模型又一个"}  # inside one (来自)
+    assert _titles(index, "K 上") == []  # "128K 上下文": two terms, K is no word there
+    assert len(_titles(index, "上")) == 2  # both cited by the entry saying 上下文
     assert set(_titles(index, "模型 北京")) == {"量子位：国产大模型又一个"}  # with a long term too
 
 
@@ -127,6 +131,8 @@ def test_a_hit_has_a_snippet_and_the_entries_citing_it(archive: Any) -> None:
         }
     ]
     assert hit.statuses == [Status.ARCHIVED]
+    hits, _ = index.search("ｓｔａｒｒｉｖｅｒ－２")  # full-width, lower case: marked as written
+    assert "[StarRiver-2]" in hits[0].snippet_text()
 
 
 def test_summaries_are_searched_and_a_gone_entry_is_found_by_its_summary(archive: Any) -> None:
@@ -212,6 +218,50 @@ def test_rebuild_gives_what_refreshes_gave(archive: Any) -> None:
     assert [h.as_dict() for h in index.search("大模型")[0]] == before
 
 
+def _days_archive(tmp_path: Path) -> Any:
+    """Three articles naming Zephyr, cited on three days; the oldest in its title."""
+    arc = Archive(tmp_path / "days").open()
+    pages = [
+        ("2026-03-01", "Zephyr 发布第三代芯片", "Zephyr 今天发布第三代推理芯片。"),
+        ("2026-03-02", "一周芯片新闻", "本周新闻很多，其中提到 Zephyr 的新品。" + "其他。" * 20),
+        ("2026-03-03", "芯片行业观察", "行业观察：Zephyr 之外还有很多厂商。" + "更多。" * 20),
+    ]
+    for n, (day, title, text) in enumerate(pages):
+        url = f"https://chips.example.org/p/{n}"
+        _digest(arc, tmp_path, f"ribao-{day}.md", f"# AI 日报 {day}\n\n### [{title}]({url})\n")
+        sha = f"{n}" * 64
+        record_fetch(arc, url, status=Status.ARCHIVED, title=title, text=text, body_sha256=sha)
+    return arc
+
+
+def test_document_rowids_follow_the_day_they_were_last_cited(tmp_path: Path) -> None:
+    arc = _days_archive(tmp_path)
+    index = SearchIndex(arc.root)
+    index.refresh()
+    with sqlite3.connect(index.path) as db:
+        order = [t for (t,) in db.execute("SELECT last_cited FROM docs ORDER BY rowid")]
+    assert order == ["2026-03-01", "2026-03-02", "2026-03-03"]
+    arc.close()
+
+
+def test_of_more_matches_than_are_ranked_the_newest_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arc = _days_archive(tmp_path)
+    index = SearchIndex(arc.root)
+    index.refresh()
+    assert _titles(index, "Zephyr")[0] == "Zephyr 发布第三代芯片"  # its title: first
+    monkeypatch.setattr(search, "RANK_AT_MOST", 1)
+    hits, more = index.search("Zephyr", limit=1)  # the newest 2 ranked (one more tells "more")
+    assert [h.title for h in hits] != ["Zephyr 发布第三代芯片"] and more
+    assert _titles(index, "Zephyr", limit=3)[0] == "Zephyr 发布第三代芯片"  # all 3 ranked
+    assert set(_titles(index, "Zephyr", since="2026-03-02", limit=3)) == {
+        "一周芯片新闻",
+        "芯片行业观察",
+    }
+    arc.close()
+
+
 @pytest.mark.parametrize(
     "query",
     ['NEAR("a" "b")', "title:x OR y", "*", '"', 'a" AND "b', "^模型", "col:模型 AND", "-x", "(((("],
@@ -237,8 +287,10 @@ def test_query_terms_are_quoted_for_fts() -> None:
     query = Query.parse('GPT-5 "Hugging Face" 模型 ＡＩ')
     assert query.terms == ("GPT-5", "Hugging Face", "模型", "ＡＩ")
     assert query.long_match() == '"GPT-5" AND "Hugging Face"'
-    assert query.short_match() == '"模 型" AND ("ＡＩ" OR "AI")'
-    assert split_cjk("AI大模型") == "AI 大  模  型 "
+    assert query.short_match() == '"模型" AND ("ＡＩ" OR "AI")'
+    assert cjk_bigrams("AI大模型 GPT-5，𠀀字") == "AI 大模 模型 型  GPT-5， 𠀀字 字 "
+    assert Query.parse("模").short_match() == '"模" *'  # a bigram starting with it, or a run's end
+    assert Query.parse("股A").short_match() == '"股 A"'  # 股 closes its run: a token alone
 
 
 def test_an_archive_that_cannot_be_written_keeps_its_index_in_the_cache(
@@ -261,6 +313,8 @@ def test_an_index_of_another_version_is_rebuilt(archive: Any) -> None:
     index.refresh()
     db = sqlite3.connect(index.path)
     db.execute("UPDATE meta SET value='0' WHERE key='version'")
+    db.execute("DROP TABLE docs")  # an older shape of a table, too
+    db.execute("CREATE TABLE docs(rowid INTEGER PRIMARY KEY, key TEXT)")
     db.commit()
     db.close()
     index.refresh()

@@ -340,6 +340,8 @@ def cmd_wacz(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from crawler.archive.search import RANK_AT_MOST
+
     parser = argparse.ArgumentParser(prog="python -m crawler.archive", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("citations", help="one JSON line per (digest entry, link) pair")
@@ -358,7 +360,13 @@ def main(argv: list[str] | None = None) -> int:
         "after it",
     )
     p.set_defaults(func=cmd_citations)
-    p = sub.add_parser("search", help="full-text search: ranked articles with a snippet")
+    p = sub.add_parser(
+        "search",
+        help="full-text search: ranked articles with a snippet",
+        description="Ranked articles (and entries whose sources are not archived) matching "
+        f"every term. Of more than {RANK_AT_MOST:,} matches the most recently cited "
+        f"{RANK_AT_MOST:,} are ranked.",
+    )
     p.add_argument("query", help='words and "quoted phrases", all required')
     p.add_argument("archive", nargs="?", default="archive")
     p.add_argument("--site", action="append", help="only these hosts (subdomains too) or sites")

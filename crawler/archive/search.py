@@ -10,10 +10,18 @@ One document per article (its title; author, account and site; text; and the tit
 summaries of every digest entry citing it) and one per digest entry none of whose links is
 archived (its title and summary), so that the summary of a page now gone is found too.
 Chinese is searched through FTS5's `trigram` tokenizer, which matches any substring of three
-characters or more; one- and two-character terms (模型, AI) go to a second index whose
-tokens are single CJK characters and Latin words (`short`), queried as phrases. A query is
+characters or more; one- and two-character terms (模型, AI) go to a second index (`short`)
+whose tokens are Latin words and, at each CJK character, the two characters starting there
+(the last of a run alone): 模型 is one token there, 模 the prefix `模*`. A query is
 never handed to FTS5's syntax: each term is quoted, so `AND`, `*`, `NEAR(`, quotes and colons
 are searched for as written.
+
+Ranking is bm25 over the columns (WEIGHTS), newest first among equals. A document's rowid is
+the day it was last cited (see `_rowid_floor`), so FTS5, which walks rowids in order at no
+cost, meets the newest matches first: a query matching more than RANK_AT_MOST documents (a
+common word over a large archive) ranks its newest RANK_AT_MOST matches (bm25's statistics of
+a term still count all its matches, which is most of what a common term costs). `--since` is a
+rowid bound for the same reason.
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
+import operator
 import os
 import re
 import sqlite3
@@ -40,7 +50,7 @@ from crawler.items import Status
 
 NAME = "search.sqlite3"
 #: Bumped when what the index holds changes: an index of another version is rebuilt.
-VERSION = "1"
+VERSION = "2"
 #: The longest query answered (characters).
 MAX_QUERY = 200
 #: Terms of one query at most.
@@ -54,46 +64,54 @@ SETTLE_NS = 2_000_000_000
 WEIGHTS = (8.0, 4.0, 1.0, 3.0)
 #: Characters of text shown around the first match.
 SNIPPET = 80
+#: Matches ranked at most (the newest): beyond it ranking costs more than it tells.
+RANK_AT_MOST = 2000
+#: Rowids of one day: a document's rowid is its day's ordinal times this, plus a sequence.
+DAY_SLOTS = 1 << 22
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS files(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE files(
     path TEXT PRIMARY KEY, dir TEXT NOT NULL, stamp TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS files_dir ON files(dir);
-CREATE TABLE IF NOT EXISTS dirs(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS digests(
+CREATE INDEX files_dir ON files(dir);
+CREATE TABLE dirs(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL);
+CREATE TABLE digests(
     id TEXT PRIMARY KEY, title TEXT, date TEXT, day TEXT, source TEXT, read_at TEXT,
     format TEXT, entries INTEGER NOT NULL, links INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS digests_day ON digests(day);
-CREATE TABLE IF NOT EXISTS entries(
+CREATE INDEX digests_day ON digests(day);
+CREATE TABLE entries(
     digest TEXT NOT NULL, position INTEGER NOT NULL, title TEXT, section TEXT, summary TEXT,
     day TEXT, PRIMARY KEY(digest, position));
-CREATE TABLE IF NOT EXISTS cites(
+CREATE TABLE cites(
     digest TEXT NOT NULL, position INTEGER NOT NULL, url TEXT NOT NULL, link_id TEXT,
     role TEXT, PRIMARY KEY(digest, position, url));
-CREATE INDEX IF NOT EXISTS cites_link ON cites(link_id);
-CREATE TABLE IF NOT EXISTS links(
+CREATE INDEX cites_link ON cites(link_id);
+CREATE TABLE links(
     id TEXT PRIMARY KEY, url TEXT, host TEXT, status TEXT, reason TEXT, article TEXT,
     gone_since TEXT, last_checked TEXT);
-CREATE INDEX IF NOT EXISTS links_article ON links(article);
-CREATE TABLE IF NOT EXISTS docs(
+CREATE INDEX links_article ON links(article);
+CREATE TABLE docs(
     rowid INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, kind TEXT NOT NULL, article TEXT,
     digest TEXT, position INTEGER, title TEXT, url TEXT, host TEXT, site TEXT,
     published TEXT, author TEXT, last_cited TEXT, statuses TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS docs_article ON docs(article);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+CREATE INDEX docs_article ON docs(article);
+CREATE VIRTUAL TABLE fts USING fts5(
     title, people, text, entries, tokenize='trigram');
-CREATE VIRTUAL TABLE IF NOT EXISTS short USING fts5(
+CREATE VIRTUAL TABLE short USING fts5(
     title, people, text, entries, content='', tokenize='unicode61 remove_diacritics 0');
 """
 
 ARTICLE = "article"
 ENTRY = "entry"
 
-_CJK = re.compile(
-    r"([\u2e80-\u2fdf\u3040-\u30ff\u3100-\u31bf\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
-    r"\uf900-\ufaff\U00020000-\U0003134f])"
+#: Runs of CJK letters (ideographs, kana, bopomofo, hangul; not their punctuation or symbols,
+#: which the tokenizer drops): what has no spaces between its words.
+_CJK_RUN = re.compile(
+    r"[\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u3105-\u312f\u31a0-\u31bf"
+    r"\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]+"
 )
+_CJK_SPLIT = re.compile("(" + _CJK_RUN.pattern + ")")
+_PIECES = re.compile(_CJK_RUN.pattern + "|" + _CJK_RUN.pattern.replace("[", "[^", 1))
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TERMS = re.compile(r'"([^"]*)"|(\S+)')
 
@@ -102,9 +120,27 @@ class SearchError(ValueError):
     """A query or filter that cannot be answered, told in one sentence."""
 
 
-def split_cjk(text: str) -> str:
-    """Text for the `short` index: every CJK character a token of its own."""
-    return _CJK.sub(r" \1 ", text)
+def cjk_bigrams(text: str) -> str:
+    """Text for the `short` index: at each CJK character the two starting there (the last of a
+    run alone), so a token per character; Latin words are left to the tokenizer."""
+    parts = _CJK_SPLIT.split(text)  # text, a run, text, a run, ..., text
+    for i in range(1, len(parts), 2):  # per run, not per character: an index build's hot loop
+        run = parts[i]
+        parts[i] = " " + " ".join(map(operator.add, run, run[1:])) + " " + run[-1] + " "
+    return "".join(parts)
+
+
+def _short_phrase(term: str) -> str | None:
+    """The `short` MATCH phrase of a term of one or two characters (see `cjk_bigrams`)."""
+    pieces = []
+    for m in _PIECES.finditer(term):
+        if not _CJK_RUN.fullmatch(m.group()):
+            pieces.append(m.group())  # words: the tokenizer splits them as it split the text
+        elif len(m.group()) > 1 or m.end() < len(term):
+            pieces.append(m.group())  # a bigram, or a character closing its run in the text
+        else:
+            return _quote(" ".join([*pieces, m.group()])) + " *"  # its bigram, or its run's end
+    return _quote(" ".join(pieces)) if " ".join(pieces).strip() else None
 
 
 def _quote(term: str) -> str:
@@ -157,11 +193,7 @@ class Query:
         parts = []
         for term in self.terms:
             if len(term) < 3:
-                forms = []
-                for v in self.variants(term):
-                    words = split_cjk(v).split()
-                    if words:
-                        forms.append(_quote(" ".join(words)))
+                forms = [f for f in map(_short_phrase, self.variants(term)) if f]
                 if forms:
                     parts.append(forms[0] if len(forms) == 1 else "(" + " OR ".join(forms) + ")")
         return " AND ".join(parts) or None
@@ -235,6 +267,14 @@ def _day(value: Any) -> str | None:
     return None
 
 
+def _rowid_floor(day: str | None) -> int:
+    """The first rowid of a document last cited on `day` (YYYY-MM-DD); 0 for no day."""
+    try:
+        return date.fromisoformat(day).toordinal() * DAY_SLOTS if day else 0
+    except ValueError:
+        return 0
+
+
 def check_day(value: str | None, what: str = "--since") -> str | None:
     """A YYYY-MM-DD date as given, or SearchError."""
     if value is None:
@@ -255,20 +295,17 @@ class SearchIndex:
 
     # -- connections -------------------------------------------------------------------
     def connect(self) -> sqlite3.Connection:
-        """A connection to the index, created and set up when new."""
+        """A connection to the index, created (or, of another version, made anew) first."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         try:
             if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-            if row is None or row[0] != VERSION:
-                self._clear(db)
-                db.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('version', ?)", (VERSION,)
-                )
+            if _version(db) != VERSION:
+                with _transaction(db):
+                    if _version(db) != VERSION:  # another process may have made it meanwhile
+                        _create(db)
         except BaseException:
             db.close()
             raise
@@ -281,13 +318,6 @@ class SearchIndex:
             yield db
         finally:
             db.close()
-
-    @staticmethod
-    def _clear(db: sqlite3.Connection) -> None:
-        for table in ("files", "dirs", "digests", "entries", "cites", "links", "docs"):
-            db.execute(f"DELETE FROM {table}")
-        db.execute("DELETE FROM fts")
-        db.execute("INSERT INTO short(short) VALUES ('delete-all')")
 
     @contextlib.contextmanager
     def _writer(self, wait: bool) -> Iterator[bool]:
@@ -309,7 +339,7 @@ class SearchIndex:
     def rebuild(self) -> dict[str, int]:
         """Build the index anew from the files alone (what `reindex` does)."""
         with self._writer(wait=True), self._db() as db, _transaction(db):
-            self._clear(db)
+            _create(db)
             counts = self._update(db)
         self.last_refresh = time.time()
         return counts
@@ -524,16 +554,23 @@ class SearchIndex:
                 db.execute(
                     "INSERT INTO short(short, rowid, title, people, text, entries) "
                     "VALUES ('delete',?,?,?,?,?)",
-                    (rowid, *(split_cjk(v or "") for v in old)),
+                    (rowid, *(cjk_bigrams(v or "") for v in old)),
                 )
                 db.execute("DELETE FROM fts WHERE rowid=?", (rowid,))
             db.execute("DELETE FROM docs WHERE rowid=?", (rowid,))
         if doc is None:
             return
+        floor = _rowid_floor(doc.get("last_cited"))
+        (top,) = db.execute(
+            "SELECT max(rowid) FROM docs WHERE rowid >= ? AND rowid < ?",
+            (floor, floor + DAY_SLOTS),
+        ).fetchone()
+        rowid = floor if top is None else top + 1
         cursor = db.execute(
-            "INSERT INTO docs(key, kind, article, digest, position, title, url, host, site, "
-            "published, author, last_cited, statuses) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO docs(rowid, key, kind, article, digest, position, title, url, host, "
+            "site, published, author, last_cited, statuses) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
+                rowid if rowid < floor + DAY_SLOTS else None,  # a day of 4 million: next free
                 key,
                 doc["kind"],
                 doc.get("article"),
@@ -556,7 +593,7 @@ class SearchIndex:
         )
         db.execute(
             "INSERT INTO short(rowid, title, people, text, entries) VALUES (?,?,?,?,?)",
-            (rowid, *(split_cjk(t) for t in texts)),
+            (rowid, *(cjk_bigrams(t) for t in texts)),
         )
 
     def _citing(self, db: sqlite3.Connection, link_ids: list[str]) -> list[tuple[Any, ...]]:
@@ -656,26 +693,20 @@ class SearchIndex:
         limit: int = 20,
         offset: int = 0,
     ) -> tuple[list[Hit], bool]:
-        """Ranked hits of a query, and whether there are more; SearchError for a bad query."""
+        """Ranked hits of a query, and whether there are more; SearchError for a bad query.
+
+        Of more than RANK_AT_MOST matches (or `offset + limit`, if more) the newest are ranked.
+        """
         query = Query.parse(text)
         since = check_day(since)
         limit = max(1, min(int(limit), MAX_LIMIT))
         offset = max(0, int(offset))
         long_match, short_match = query.long_match(), query.short_match()
-        where: list[str] = []
-        params: list[Any] = []
-        ranks = ", ".join(map(str, WEIGHTS))
-        if long_match:
-            table = "fts"
-            where.append("fts MATCH ?")
-            params.append(long_match)
-            if short_match:
-                where.append("fts.rowid IN (SELECT rowid FROM short WHERE short MATCH ?)")
-                params.append(short_match)
-        else:
-            table = "short"
-            where.append("short MATCH ?")
-            params.append(short_match)
+        both = bool(long_match and short_match)
+        table = "fts" if long_match else "short"
+        floor = _rowid_floor(since)
+        where = [f"{table} MATCH ?"]
+        params: list[Any] = [long_match or short_match]
         site_list = [s.strip().lower() for s in sites if s.strip()]
         if site_list:
             ors = []
@@ -683,9 +714,6 @@ class SearchIndex:
                 ors.append("(d.host = ? OR d.host LIKE ? OR lower(d.site) = ?)")
                 params += [site, "%." + site, site]
             where.append("(" + " OR ".join(ors) + ")")
-        if since:
-            where.append("d.last_cited >= ?")
-            params.append(since)
         wanted = [s.strip() for s in statuses if s.strip()]
         if wanted:
             unknown = [s for s in wanted if s not in {str(v) for v in Status}]
@@ -693,16 +721,42 @@ class SearchIndex:
                 raise SearchError(f"unknown status {unknown[0]!r}; one of {', '.join(Status)}")
             where.append("(" + " OR ".join("d.statuses LIKE ?" for _ in wanted) + ")")
             params += [f"% {s} %" for s in wanted]
-        sql = (
-            f"SELECT d.rowid, d.kind, d.article, d.digest, d.position, d.title, d.url, d.host, "
-            f"d.site, d.author, d.published, d.statuses, bm25({table}, {ranks}) AS score "
-            f"FROM {table} JOIN docs d ON d.rowid = {table}.rowid WHERE {' AND '.join(where)} "
-            "ORDER BY score, d.last_cited DESC LIMIT ? OFFSET ?"
+        matches = f"FROM {table} JOIN docs d ON d.rowid = {table}.rowid WHERE " + " AND ".join(
+            where
         )
-        params += [limit + 1, offset]
+        cap = max(RANK_AT_MOST, offset + limit + 1)
+        ranks = ", ".join(map(str, WEIGHTS))
         with self._db() as db:
             try:
-                rows = db.execute(sql, params).fetchall()
+                # The newest `cap` matches, walked in rowid order (FTS5's own, at no cost).
+                walk = db.execute(
+                    f"SELECT {table}.rowid {matches} AND {table}.rowid >= ? "
+                    f"ORDER BY {table}.rowid DESC",
+                    [*params, floor],
+                )
+                if both:  # and the short terms' matches beside them, newest first too
+                    other = db.execute(
+                        "SELECT rowid FROM short WHERE short MATCH ? AND rowid >= ? "
+                        "ORDER BY rowid DESC",
+                        (short_match, floor),
+                    )
+                    newest = list(itertools.islice(_in_both(walk, other), cap))
+                    other.close()
+                else:
+                    newest = [r for (r,) in walk.fetchmany(cap)]
+                walk.close()
+                if not newest:
+                    return [], False
+                if both:  # `+`: a filter, not one FTS5 look-up per rowid
+                    matches += f" AND +{table}.rowid IN (SELECT value FROM json_each(?))"
+                    params.append(json.dumps(newest))
+                rows = db.execute(
+                    "SELECT d.rowid, d.kind, d.article, d.digest, d.position, d.title, d.url, "
+                    f"d.host, d.site, d.author, d.published, d.statuses, "
+                    f"bm25({table}, {ranks}) AS score {matches} AND {table}.rowid >= ? "
+                    f"ORDER BY score, {table}.rowid DESC LIMIT ? OFFSET ?",
+                    [*params, newest[-1], limit + 1, offset],
+                ).fetchall()
             except sqlite3.OperationalError as exc:  # the query still confused FTS5
                 raise SearchError(f"the query cannot be searched: {exc}") from None
             hits = [self._hit(db, row, query) for row in rows[:limit]]
@@ -804,17 +858,19 @@ class SearchIndex:
 def snippet(texts: list[str], terms: Iterable[str], width: int = SNIPPET) -> list[tuple[str, bool]]:
     """A piece of the first text holding a term, around its first match, as (text, is a
     match) parts; the start of the first text when no term is found."""
-    folded_terms = [unicodedata.normalize("NFKC", t).casefold() for t in terms]
+    # The forms the index matched: each term as typed and its NFKC form (Query.variants),
+    # case aside; the text is not normalised (that took most of a search's own time).
+    folded_terms = {f.casefold() for t in terms for f in (t, unicodedata.normalize("NFKC", t))}
     pattern = re.compile(
-        "|".join(re.escape(t) for t in sorted(set(folded_terms), key=len, reverse=True) if t)
+        "|".join(re.escape(t) for t in sorted(folded_terms, key=len, reverse=True) if t)
     )
     for text in texts:
         if not text:
             continue
         flat = " ".join(text.split())
-        folded = unicodedata.normalize("NFKC", flat).casefold()
+        folded = flat.casefold()
         if len(folded) != len(flat):  # a character that folds to several: match on the raw text
-            folded = flat.casefold() if len(flat.casefold()) == len(flat) else flat
+            folded = flat
         m = pattern.search(folded)
         if m is None:
             continue
@@ -839,6 +895,46 @@ def snippet(texts: list[str], terms: Iterable[str], width: int = SNIPPET) -> lis
 def dumps(hit: Hit) -> str:
     """One JSON line of `search --json`."""
     return json.dumps(hit.as_dict(), ensure_ascii=False)
+
+
+def _in_both(first: Iterable[tuple[int]], second: Iterable[tuple[int]]) -> Iterator[int]:
+    """The rowids both walks hold, of two walks in descending rowid order (a merge)."""
+    a, b = iter(first), iter(second)
+    x, y = next(a, None), next(b, None)
+    while x is not None and y is not None:
+        if x[0] == y[0]:
+            yield x[0]
+            x, y = next(a, None), next(b, None)
+        elif x[0] > y[0]:
+            x = next(a, None)
+        else:
+            y = next(b, None)
+
+
+def _version(db: sqlite3.Connection) -> str | None:
+    """The VERSION an index file was made by; None for a new (or foreign) file."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+    except sqlite3.OperationalError:  # no meta table
+        return None
+    return str(row[0]) if row else None
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """Every table dropped and made anew, empty (inside the caller's transaction): dropping
+    frees an old index's pages at once, where deleting its rows re-read all their text."""
+    for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE 'CREATE VIRTUAL%'"
+    ).fetchall():
+        db.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall():
+        db.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for statement in _SCHEMA.split(";"):  # not executescript: it would COMMIT first
+        if statement.strip():
+            db.execute(statement)
+    db.execute("INSERT INTO meta(key, value) VALUES ('version', ?)", (VERSION,))
 
 
 @contextlib.contextmanager
