@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import hashlib
 import inspect
+import json
 import random
 import shutil
 import sqlite3
@@ -186,6 +187,9 @@ def main() -> int:
             ("OpenAI", {"statuses": ["archived"]}),
         ],
     }
+    asked = args.cache / f"search-queries-{args.articles}.json"
+    asked.write_text(json.dumps(kinds, ensure_ascii=False, indent=1))
+    print(f"queries: {asked}")
     every: list[float] = []
     print(
         "\n| query kind | queries | documents matched (median) | median ms | p95 ms |"
