@@ -262,6 +262,16 @@ def test_of_more_matches_than_are_ranked_the_newest_are(
     arc.close()
 
 
+def test_the_search_help_states_the_ranking_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    from crawler.archive.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    assert f"the most recently cited {search.RANK_AT_MOST:,} are ranked" in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
 @pytest.mark.parametrize(
     "query",
     ['NEAR("a" "b")', "title:x OR y", "*", '"', 'a" AND "b', "^模型", "col:模型 AND", "-x", "(((("],

@@ -340,8 +340,6 @@ def cmd_wacz(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from crawler.archive.search import RANK_AT_MOST
-
     parser = argparse.ArgumentParser(prog="python -m crawler.archive", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("citations", help="one JSON line per (digest entry, link) pair")
@@ -363,9 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser(
         "search",
         help="full-text search: ranked articles with a snippet",
+        # 2,000 is search.RANK_AT_MOST (a test holds them together): importing search here
+        # would add its start-up to every command.
         description="Ranked articles (and entries whose sources are not archived) matching "
-        f"every term. Of more than {RANK_AT_MOST:,} matches the most recently cited "
-        f"{RANK_AT_MOST:,} are ranked.",
+        "every term. Of more than 2,000 matches the most recently cited 2,000 are ranked: "
+        "--since and --site reach older ones.",
     )
     p.add_argument("query", help='words and "quoted phrases", all required')
     p.add_argument("archive", nargs="?", default="archive")
