@@ -174,7 +174,8 @@ class Query:
             raise SearchError(f"the query has {len(terms)} terms; at most {MAX_TERMS} are used")
         return cls(text, tuple(terms))
 
-    def variants(self, term: str) -> list[str]:
+    @staticmethod
+    def variants(term: str) -> list[str]:
         """The term as typed, and its NFKC form (full-width letters and digits) if other."""
         folded = unicodedata.normalize("NFKC", term)
         return [term] if folded == term else [term, folded]
@@ -858,9 +859,9 @@ class SearchIndex:
 def snippet(texts: list[str], terms: Iterable[str], width: int = SNIPPET) -> list[tuple[str, bool]]:
     """A piece of the first text holding a term, around its first match, as (text, is a
     match) parts; the start of the first text when no term is found."""
-    # The forms the index matched: each term as typed and its NFKC form (Query.variants),
-    # case aside; the text is not normalised (that took most of a search's own time).
-    folded_terms = {f.casefold() for t in terms for f in (t, unicodedata.normalize("NFKC", t))}
+    # The forms the index matched, case aside; the text is not normalised (that took most of a
+    # search's own time).
+    folded_terms = {f.casefold() for t in terms for f in Query.variants(t)}
     pattern = re.compile(
         "|".join(re.escape(t) for t in sorted(folded_terms, key=len, reverse=True) if t)
     )
