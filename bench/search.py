@@ -103,14 +103,16 @@ def _timed(fn: Any, reps: int) -> list[float]:
 
 def _matches(db: Any, query: str) -> int:
     """How many documents a query matches, filters aside (what ranking has to weigh)."""
-    from crawler.archive.search import Query
+    from crawler.archive.search import Query, _in_both
 
     parsed = Query.parse(query)
     long, short = parsed.long_match(), parsed.short_match()
-    if long and short:
-        sql = "SELECT count(*) FROM fts WHERE fts MATCH ? AND rowid IN "
-        sql += "(SELECT rowid FROM short WHERE short MATCH ?)"
-        return int(db.execute(sql, (long, short)).fetchone()[0])
+    if long and short:  # merged as search() merges them: `rowid IN (...)` looks each one up
+        walks = [
+            db.execute(f"SELECT rowid FROM {t} WHERE {t} MATCH ? ORDER BY rowid DESC", (m,))
+            for t, m in (("fts", long), ("short", short))
+        ]
+        return sum(1 for _ in _in_both(*walks))
     table = "fts" if long else "short"
     sql = f"SELECT count(*) FROM {table} WHERE {table} MATCH ?"
     return int(db.execute(sql, (long or short,)).fetchone()[0])

@@ -140,7 +140,8 @@ def _short_phrase(term: str) -> str | None:
             pieces.append(m.group())  # a bigram, or a character closing its run in the text
         else:
             return _quote(" ".join([*pieces, m.group()])) + " *"  # its bigram, or its run's end
-    return _quote(" ".join(pieces)) if " ".join(pieces).strip() else None
+    phrase = " ".join(pieces)
+    return _quote(phrase) if phrase.strip() else None
 
 
 def _quote(term: str) -> str:
